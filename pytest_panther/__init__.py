@@ -1,0 +1,1 @@
+"""pytest-panther: detections-as-code for Panther."""

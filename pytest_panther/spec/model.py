@@ -1,0 +1,165 @@
+"""Analysis specs (the YAML half of a detection, helper, data model, pack, query …) and their kinds.
+
+Kinds and ID fields follow PAT 1.11.1 (``core/definitions.py``; shared/reference/semantics.md
+§2.4): a spec with a non-null ``Detection`` key that is not a correlation rule or policy is a
+*simple detection*; a spec with a truthy ``BaseDetection`` is a *derived detection*.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+
+from pytest_panther.spec.yaml import Document
+
+__all__ = [
+    "ANALYSIS_TYPES",
+    "DETECTION_KINDS",
+    "ID_FIELDS",
+    "Spec",
+    "TestCase",
+    "is_spec",
+]
+
+#: ``AnalysisType`` → the key holding the spec's ID (PAT ``analysis_id_field_name``).
+ID_FIELDS: dict[str, str] = {
+    "rule": "RuleID",
+    "scheduled_rule": "RuleID",
+    "correlation_rule": "RuleID",
+    "policy": "PolicyID",
+    "datamodel": "DataModelID",
+    "global": "GlobalID",
+    "saved_query": "QueryName",
+    "scheduled_query": "QueryName",
+    "pack": "PackID",
+    "lookup_table": "LookupName",
+    "scheduled_prompt": "PromptName",
+}
+
+#: Every ``AnalysisType`` value Panther accepts (PAT ``schemas.TYPE_SCHEMA``).
+ANALYSIS_TYPES = frozenset(ID_FIELDS)
+
+#: Kinds whose specs carry ``Tests`` that this project runs.
+DETECTION_KINDS = frozenset(
+    {"rule", "scheduled_rule", "policy", "correlation_rule", "simple_detection", "derived"}
+)
+
+
+def is_spec(data: Any) -> bool:
+    """True for a parsed YAML value that is an analysis spec (a mapping with ``AnalysisType``)."""
+    return isinstance(data, dict) and "AnalysisType" in data
+
+
+@dataclass(frozen=True)
+class TestCase:
+    """One entry of a detection's ``Tests`` list.
+
+    ``index`` is its position in the list; ``line`` its 1-based line in the spec file.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    index: int
+    data: Any
+    line: int
+
+    @property
+    def name(self) -> str:
+        name = self.data.get("Name") if isinstance(self.data, dict) else None
+        return name if isinstance(name, str) and name else f"Tests[{self.index}]"
+
+
+@dataclass
+class Spec:
+    """One analysis spec file.
+
+    ``document`` is the parsed YAML; ``data`` the spec mapping, possibly patched by an override
+    (see :mod:`pytest_panther.upstream.overrides`).
+    """
+
+    document: Document
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.data:
+            self.data = self.document.data
+
+    @property
+    def path(self) -> Path:
+        return self.document.path
+
+    @property
+    def analysis_type(self) -> str:
+        value = self.data.get("AnalysisType")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def id_field(self) -> str:
+        return ID_FIELDS.get(self.analysis_type, "RuleID")
+
+    @property
+    def id(self) -> str:
+        value = self.data.get(self.id_field)
+        return value if isinstance(value, str) else ""
+
+    @property
+    def kind(self) -> str:
+        """``rule``, ``scheduled_rule``, ``policy``, ``correlation_rule``, ``simple_detection``,
+        ``derived``, or the ``AnalysisType`` of a non-detection spec."""
+        atype = self.analysis_type
+        if self.data.get("BaseDetection"):
+            return "derived"
+        if self.data.get("Detection") is not None and atype not in ("correlation_rule", "policy"):
+            return "simple_detection"
+        return atype
+
+    @property
+    def is_detection(self) -> bool:
+        return self.kind in DETECTION_KINDS
+
+    @property
+    def enabled(self) -> bool:
+        return self.data.get("Enabled") is True
+
+    @property
+    def python_path(self) -> Path | None:
+        """The ``Filename`` joined onto the spec's directory, or None when there is none."""
+        filename = self.data.get("Filename")
+        if not isinstance(filename, str) or not filename:
+            return None
+        return self.path.parent / filename
+
+    @property
+    def log_types(self) -> list[str]:
+        value = self.data.get("LogTypes") or self.data.get("ResourceTypes") or []
+        return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+    @property
+    def tags(self) -> list[str]:
+        value = self.data.get("Tags") or []
+        return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+    @property
+    def severity(self) -> str:
+        value = self.data.get("Severity")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def has_tests_key(self) -> bool:
+        return "Tests" in self.data
+
+    def tests(self) -> list[TestCase]:
+        """The spec's test cases with their lines (an absent or non-list ``Tests`` gives [])."""
+        tests = self.data.get("Tests")
+        if not isinstance(tests, list):
+            return []
+        cases = []
+        from_document = self.data is self.document.data or tests is self.document.data.get("Tests")
+        for index, case in enumerate(tests):
+            if from_document:
+                line = self.document.position(("Tests", index))[0]
+            else:
+                line = self.document.position(("Tests",))[0]
+            cases.append(TestCase(index=index, data=case, line=line))
+        return cases

@@ -1,0 +1,137 @@
+"""Finding and loading every spec of a detection repository.
+
+Which folders count is a setting (ini ``panther_paths``); the default covers a fork of
+panther-analysis run from its root and this project's template. Files outside those folders
+(CI workflows, ``templates/`` scaffolds, fixtures) are never read, unlike PAT, which reads any
+``*.y*ml`` once ``--path`` is not ``.`` (semantics.md §2.2).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+
+from pytest_panther.spec.model import Spec
+from pytest_panther.spec.model import is_spec
+from pytest_panther.spec.yaml import YamlError
+from pytest_panther.spec.yaml import load_file
+
+__all__ = ["DEFAULT_PATHS", "Repository", "iter_spec_files", "load_repository"]
+
+#: Folders (relative to the repository root) searched for specs by default.
+DEFAULT_PATHS: tuple[str, ...] = (
+    "rules",
+    "policies",
+    "correlation_rules",
+    "scheduled_rules",
+    "queries",
+    "data_models",
+    "global_helpers",
+    "packs",
+    "lookup_tables",
+)
+
+_PRUNED = {"__pycache__", "node_modules"}
+
+
+def iter_spec_files(root: Path, paths: Iterable[str]) -> Iterator[Path]:
+    """Every ``*.yml``/``*.yaml`` file under ``root/<path>`` for each of ``paths``, sorted.
+
+    Hidden folders and files (``.name``) and ``__pycache__`` are skipped; a path that does not
+    exist is ignored; a path naming a file yields that file.
+    """
+    seen: set[Path] = set()
+    for rel in paths:
+        base = (root / rel).resolve()
+        if base.is_file():
+            candidates: Iterable[Path] = [base]
+        elif base.is_dir():
+            candidates = _walk(base)
+        else:
+            continue
+        for path in candidates:
+            if path not in seen:
+                seen.add(path)
+                yield path
+
+
+def _walk(base: Path) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in _PRUNED)
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            if name.endswith((".yml", ".yaml")):
+                yield Path(dirpath) / name
+
+
+@dataclass
+class Repository:
+    """All specs of a repository, keyed for look-up.
+
+    ``errors`` holds one :class:`YamlError` per file that could not be parsed; such a file has
+    no spec, and nothing else is affected.
+    """
+
+    root: Path
+    specs: list[Spec] = field(default_factory=list)
+    errors: list[YamlError] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.by_path: dict[Path, Spec] = {}
+        self.errors_by_path: dict[Path, YamlError] = {}
+        self._reindex()
+
+    def _reindex(self) -> None:
+        self.by_path = {spec.path: spec for spec in self.specs}
+        self.errors_by_path = {Path(err.path): err for err in self.errors}
+
+    def add(self, spec: Spec) -> None:
+        self.specs.append(spec)
+        self.by_path[spec.path] = spec
+
+    def add_error(self, error: YamlError) -> None:
+        self.errors.append(error)
+        self.errors_by_path[Path(error.path)] = error
+
+    def of_kind(self, *kinds: str) -> list[Spec]:
+        return [spec for spec in self.specs if spec.kind in kinds]
+
+    @property
+    def detections(self) -> list[Spec]:
+        return [spec for spec in self.specs if spec.is_detection]
+
+    @property
+    def globals(self) -> list[Spec]:
+        return self.of_kind("global")
+
+    @property
+    def data_models(self) -> list[Spec]:
+        return self.of_kind("datamodel")
+
+    def by_id(self) -> dict[str, Spec]:
+        """First spec (in path order) for each ID."""
+        result: dict[str, Spec] = {}
+        for spec in self.specs:
+            if spec.id and spec.id not in result:
+                result[spec.id] = spec
+        return result
+
+
+def load_repository(root: Path, paths: Iterable[str] = DEFAULT_PATHS) -> Repository:
+    """Load every spec under ``root`` (see :func:`iter_spec_files`). Never raises for bad files:
+    parse errors are collected in :attr:`Repository.errors`; YAML without ``AnalysisType`` is
+    ignored."""
+    repo = Repository(root=root.resolve())
+    for path in iter_spec_files(repo.root, paths):
+        try:
+            document = load_file(path)
+        except YamlError as error:
+            repo.add_error(error)
+            continue
+        if is_spec(document.data):
+            repo.add(Spec(document))
+    return repo

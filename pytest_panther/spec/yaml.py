@@ -1,0 +1,227 @@
+"""The one YAML module: every spec, override and config file is read through here.
+
+Loading uses ruamel.yaml's C parser (``ruamel.yaml.clib``) in YAML 1.2 mode, like Panther:
+``yes``/``no``/``on``/``off`` stay strings, ``0644`` is the decimal 644. Two rules follow PAT 1.11.1
+(``analysis_utils._PATSafeLoader``, see shared/reference/semantics.md §2.3) because Panther's
+backend reads specs that way: timestamps (``2019-01-01``) stay the exact string written, and a
+float needs a dot (``1e3`` is the string ``'1e3'``).
+
+Unlike PAT, a duplicate mapping key is an error naming both lines (PAT silently keeps the last).
+
+The parsed node tree is kept with the data so that any value's line and column can be found
+later (:meth:`Document.position`) without a second parse; plain ``dict``/``list`` values are
+returned, because panther-core's ``PantherEvent`` only wraps exact ``dict``/``list`` types.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from typing import Sequence
+
+from ruamel.yaml import YAML
+from ruamel.yaml.constructor import SafeConstructor
+from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.nodes import MappingNode
+from ruamel.yaml.nodes import Node
+from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.nodes import SequenceNode
+
+__all__ = ["Document", "YamlError", "load", "load_file", "dump"]
+
+_FLOAT_WITHOUT_DOT = re.compile(r"^[-+]?[0-9_]+[eE][-+]?[0-9]+$")
+
+
+class _Constructor(SafeConstructor):
+    """SafeConstructor with PAT's scalar rules (timestamps and dot-less floats stay strings)."""
+
+    def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
+        return self.construct_scalar(node)
+
+    def construct_yaml_float(self, node: Any) -> Any:
+        value = self.construct_scalar(node)
+        if isinstance(value, str) and _FLOAT_WITHOUT_DOT.match(value):
+            return value
+        return super().construct_yaml_float(node)
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
+_Constructor.add_constructor("tag:yaml.org,2002:float", _Constructor.construct_yaml_float)
+
+
+def _new_yaml() -> YAML:
+    yaml = YAML(typ="safe", pure=False)
+    yaml.Constructor = _Constructor
+    yaml.allow_duplicate_keys = False
+    return yaml
+
+
+_YAML = _new_yaml()
+
+
+class YamlError(Exception):
+    """A problem in a YAML file, located at ``path:line:col`` (1-based).
+
+    ``str(error)`` is ``"path:line:col: message (hint)"`` — the format every error of this
+    project uses.
+    """
+
+    def __init__(self, path: str | Path, line: int, col: int, message: str, hint: str = "") -> None:
+        self.path = str(path)
+        self.line = line
+        self.col = col
+        self.message = message
+        self.hint = hint
+        super().__init__(self.format())
+
+    def format(self) -> str:
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{self.path}:{self.line}:{self.col}: {self.message}{hint}"
+
+
+@dataclass(frozen=True)
+class Document:
+    """One parsed YAML file.
+
+    ``data`` is the plain Python value (dicts, lists, str, int, float, bool, None); ``node`` the
+    root node it was built from, used only to find positions.
+    """
+
+    path: Path
+    data: Any
+    node: Node | None
+    text: str
+
+    def node_at(self, keys: Sequence[str | int]) -> Node | None:
+        """The node at ``keys`` (mapping keys and list indexes), or the deepest one found."""
+        node = self.node
+        for key in keys:
+            child = _child(node, key)
+            if child is None:
+                return node
+            node = child
+        return node
+
+    def position(self, keys: Sequence[str | int] = (), *, of_key: bool = False) -> tuple[int, int]:
+        """1-based ``(line, column)`` of the value at ``keys`` (or of its key with ``of_key``).
+
+        Falls back to the deepest existing ancestor, and to ``(1, 1)`` for an empty file.
+        """
+        node: Node | None = self.node
+        for index, key in enumerate(keys):
+            if of_key and index == len(keys) - 1 and isinstance(node, MappingNode):
+                for k, _ in node.value:
+                    if isinstance(k, ScalarNode) and k.value == key:
+                        return k.start_mark.line + 1, k.start_mark.column + 1
+            child = _child(node, key)
+            if child is None:
+                break
+            node = child
+        if node is None:
+            return 1, 1
+        return node.start_mark.line + 1, node.start_mark.column + 1
+
+    def error(self, keys: Sequence[str | int], message: str, hint: str = "", *, of_key: bool = False) -> YamlError:
+        """A :class:`YamlError` located at ``keys``."""
+        line, col = self.position(keys, of_key=of_key)
+        return YamlError(self.path, line, col, message, hint)
+
+
+def _child(node: Node | None, key: str | int) -> Node | None:
+    if isinstance(node, MappingNode):
+        for k, v in node.value:
+            if isinstance(k, ScalarNode) and k.value == key:
+                return v
+        return None
+    if isinstance(node, SequenceNode) and isinstance(key, int):
+        return node.value[key] if 0 <= key < len(node.value) else None
+    return None
+
+
+def load(text: str, path: str | Path = "<string>") -> Document:
+    """Parse ``text`` into a :class:`Document`.
+
+    :raises YamlError: with the parser's line and column on a syntax error, a duplicate key
+        (naming both lines), a tab used for indentation, or a flow-mapping mistake.
+    """
+    path = Path(path)
+    node = None
+    try:
+        node = _YAML.compose(text)
+        data = _YAML.constructor.construct_document(node) if node is not None else None
+    except MarkedYAMLError as exc:
+        raise _from_marked(path, exc, node, text) from None
+    except YAMLError as exc:  # pragma: no cover - unmarked ruamel errors are rare
+        raise YamlError(path, 1, 1, f"invalid YAML: {exc}") from None
+    finally:
+        # The safe constructor caches constructed objects per document; drop them.
+        _YAML.constructor.constructed_objects.clear()
+        _YAML.constructor.recursive_objects.clear()
+    return Document(path=path, data=data, node=node, text=text)
+
+
+def load_file(path: str | Path) -> Document:
+    """Read and parse one file.
+
+    :raises YamlError: on a syntax error (as :func:`load`), on undecodable bytes, or when the
+        file cannot be read.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise YamlError(path, 1, 1, f"not UTF-8 text: {exc.reason}") from None
+    except OSError as exc:
+        raise YamlError(path, 1, 1, f"cannot read file: {exc.strerror}") from None
+    return load(text, path)
+
+
+def _from_marked(path: Path, exc: MarkedYAMLError, root: Node | None, text: str) -> YamlError:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark is not None else 1
+    col = mark.column + 1 if mark is not None else 1
+    problem = (exc.problem or "invalid YAML").strip()
+    hint = ""
+    duplicate = re.match(r'found duplicate key "(?P<key>.*)" with value', problem)
+    if duplicate is not None:
+        key = duplicate.group("key")
+        problem = f"duplicate key {key!r}"
+        first = _first_key_line(root, key, line - 1)
+        hint = f"first defined on line {first}" if first else "a key may appear once per mapping"
+    elif exc.context and exc.context_mark is not None and exc.problem_mark is not None:
+        hint = f"{exc.context.strip()} at line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1}"
+    lines = text.splitlines()
+    if "tab" in problem.lower() or (0 < line <= len(lines) and lines[line - 1][col - 1 : col] == "\t"):
+        hint = "YAML indentation must use spaces, not tabs"
+    if "found unexpected ':'" in problem or "mapping values are not allowed" in problem:
+        hint = "put a space after ':' in mappings (write `{key: value}`)"
+    return YamlError(path, line, col, problem, hint)
+
+
+def _first_key_line(root: Node | None, key: str, dup_line: int) -> int | None:
+    """1-based line of the first occurrence of ``key`` in the mapping that repeats it."""
+    stack = [root]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, MappingNode):
+            lines = [k.start_mark.line for k, _ in current.value if isinstance(k, ScalarNode) and k.value == key]
+            if len(lines) > 1 and dup_line in lines:
+                return lines[0] + 1
+            stack.extend(v for _, v in current.value)
+        elif isinstance(current, SequenceNode):
+            stack.extend(current.value)
+    return None
+
+
+def dump(data: Any) -> str:
+    """Serialise plain data as block-style YAML (used for generated files and overrides)."""
+    import io
+
+    out = YAML(typ="safe", pure=True)
+    out.default_flow_style = False
+    out.sort_base_mapping_type_on_output = False  # type: ignore[attr-defined]
+    buffer = io.StringIO()
+    out.dump(data, buffer)
+    return buffer.getvalue()
