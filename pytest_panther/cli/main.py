@@ -1,0 +1,50 @@
+"""``panther-gitops``: the command line. This module only parses and dispatches.
+
+Each command lives in its own module ``pytest_panther.cli.<name>`` exposing
+``register(subparsers) -> None`` (adds its parser and sets ``func``) and a function that takes
+the parsed arguments and returns the exit code: 0 ok, 1 a problem the user can fix, 2 usage.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+#: Command modules, in ``--help`` order.
+COMMANDS: tuple[str, ...] = ("init", "new", "validate", "sync", "standin", "upstream", "hook")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="panther-gitops",
+        description="Detections-as-code for Panther: validate, deploy and keep in sync with upstream.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"pytest_panther.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"pytest_panther.cli.{name}":
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(func(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
