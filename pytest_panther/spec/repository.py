@@ -17,9 +17,16 @@ from pathlib import Path
 from pytest_panther.spec.model import Spec
 from pytest_panther.spec.model import is_spec
 from pytest_panther.spec.yaml import YamlError
+from pytest_panther.spec.yaml import load
 from pytest_panther.spec.yaml import load_file
 
-__all__ = ["DEFAULT_PATHS", "Repository", "iter_spec_files", "load_repository"]
+__all__ = [
+    "DEFAULT_PATHS",
+    "Repository",
+    "iter_spec_files",
+    "load_repository",
+    "load_repository_from_texts",
+]
 
 #: Folders (relative to the repository root) searched for specs by default.
 DEFAULT_PATHS: tuple[str, ...] = (
@@ -129,6 +136,28 @@ def load_repository(root: Path, paths: Iterable[str] = DEFAULT_PATHS) -> Reposit
     for path in iter_spec_files(repo.root, paths):
         try:
             document = load_file(path)
+        except YamlError as error:
+            repo.add_error(error)
+            continue
+        if is_spec(document.data):
+            repo.add(Spec(document))
+    return repo
+
+
+def load_repository_from_texts(root: Path, texts: dict[str, str], paths: Iterable[str] = DEFAULT_PATHS) -> Repository:
+    """Like :func:`load_repository`, but from file contents (``{relative posix path: text}``),
+    e.g. the blobs of a git commit. Only files under one of ``paths`` and ending in
+    ``.yml``/``.yaml`` are read; spec paths are ``root / relative path``."""
+    repo = Repository(root=root)
+    prefixes = tuple(p.rstrip("/") + "/" for p in paths)
+    for rel in sorted(texts):
+        name = rel.rsplit("/", 1)[-1]
+        if not rel.startswith(prefixes) or not name.endswith((".yml", ".yaml")) or name.startswith("."):
+            continue
+        if any(part.startswith(".") or part in _PRUNED for part in rel.split("/")[:-1]):
+            continue
+        try:
+            document = load(texts[rel], root / rel)
         except YamlError as error:
             repo.add_error(error)
             continue
