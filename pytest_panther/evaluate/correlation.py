@@ -1,0 +1,265 @@
+"""Correlation rules (``AnalysisType: correlation_rule``) evaluated locally against their tests.
+
+PAT can run these only through the backend (GraphQL ``testCorrelationRuleYAML``) and skips them
+offline (shared/reference/semantics.md §5.6). The semantics here are *inferred* from the
+documentation and from every backend-verified test in panther-analysis
+(shared/reference/local-evaluation.md §7.2); results are "evaluated locally".
+
+Group: for one join value (the value of each member's ``MatchCriteria`` field; without criteria
+everything joins), every non-absent member needs ``MinMatchCount`` (default 1, at most
+``MaxMatchCount``) matches inside one window of ``LookbackWindowMinutes``, in any order. The
+group-level ``MinMatchCount`` is how many non-absent members must be satisfied (default all).
+An ``Absence`` member must have no match with that join value near the chosen matches
+(:class:`CorrelationOptions.group_absence`).
+
+Sequence: events e1, e2 … in member order, where each transition From→To needs
+``0 <= t(To) - t(From) <= WithinTimeFrameMinutes`` and its ``Match`` join (``On: field`` equal on
+both sides, or ``From: field`` = ``To: field``), all inside the lookback. A member with
+``MinMatchCount: m`` needs m such matches sharing the next join value; its time is the m-th.
+An ``Absence`` step holds when no event of that member joins the previous step within its window
+after it (:class:`CorrelationOptions.sequence_absence`).
+
+``EventEvaluationOrder`` and ``Schedule`` do not change test outcomes here.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+from pytest_panther.evaluate.correlation_case import CaseError
+from pytest_panther.evaluate.correlation_case import Event
+from pytest_panther.evaluate.correlation_case import parse_case
+from pytest_panther.evaluate.correlation_spec import Member
+from pytest_panther.evaluate.correlation_spec import Transition
+from pytest_panther.evaluate.correlation_spec import parse_detection
+from pytest_panther.spec.model import Spec
+
+__all__ = ["CorrelationOptions", "CorrelationOutcome", "CorrelationRule", "compile_correlation"]
+
+_WILD = object()
+
+
+@dataclass(frozen=True)
+class CorrelationOptions:
+    """Behaviours no merged test decides (local-evaluation.md §7.2, §9 #18).
+
+    - ``group_absence``: ``"lookback"`` (default; forced by panther-analysis tests where the absent
+      match comes *before* the present one and the result is false): an absent match conflicts
+      when one lookback window could hold it together with all chosen matches. ``"after"``: only
+      absent matches between the first chosen match and the end of its lookback window count.
+    - ``sequence_absence``: ``"after"`` (default; forced by backend-verified Sequence tests): only
+      absent matches within ``WithinTimeFrameMinutes`` *after* the previous step count.
+      ``"around"``: also those up to that many minutes before it.
+    """
+
+    group_absence: str = "lookback"
+    sequence_absence: str = "after"
+
+    def __post_init__(self) -> None:
+        if self.group_absence not in ("lookback", "after"):
+            raise ValueError("group_absence must be 'lookback' or 'after'")
+        if self.sequence_absence not in ("after", "around"):
+            raise ValueError("sequence_absence must be 'after' or 'around'")
+
+
+@dataclass(frozen=True)
+class CorrelationOutcome:
+    """One test's verdict: ``passed`` (result == ExpectedResult), the rule's ``matched`` result
+    (None when the case is malformed) and a human-readable ``explanation``."""
+
+    passed: bool
+    matched: bool | None
+    explanation: str
+
+
+@dataclass
+class CorrelationRule:
+    """A parsed correlation rule; :meth:`run_test` evaluates one ``Tests`` entry."""
+
+    rule_id: str
+    kind: str  # "Group" or "Sequence"
+    members: list[Member]
+    lookback: float
+    criteria: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> member ID -> field
+    group_min: int | None = None
+    transitions: list[Transition] = field(default_factory=list)
+    options: CorrelationOptions = field(default_factory=CorrelationOptions)
+
+    def run_test(self, case_data: dict[str, Any]) -> CorrelationOutcome:
+        """Evaluate one test case (``{Name, ExpectedResult, RuleOutputs}``).
+
+        Never raises for bad test data: a malformed case gives ``passed=False, matched=None`` and
+        an explanation starting ``invalid test case:``.
+        """
+        try:
+            expected, events = parse_case(case_data, {m.id for m in self.members})
+        except CaseError as exc:
+            return CorrelationOutcome(False, None, f"invalid test case: {exc}")
+        if self.kind == "Group":
+            matched, why = self._group(events)
+        else:
+            matched, why = self._sequence(events)
+        verdict = "as expected" if matched == expected else f"expected {str(expected).lower()}"
+        text = f"{self.kind} rule {'matched' if matched else 'did not match'} ({verdict}; evaluated locally): {why}"
+        return CorrelationOutcome(matched == expected, matched, text)
+
+    # -- Group -----------------------------------------------------------------------------
+
+    def _key(self, member: str, event: Event) -> tuple[Any, ...] | None:
+        key = []
+        for fields in self.criteria.values():
+            name = fields.get(member)
+            if name is None:
+                key.append(_WILD)
+            elif name in event.fields:
+                key.append(event.fields[name])
+            else:
+                return None
+        return tuple(key)
+
+    @staticmethod
+    def _joins(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+        return all(x is _WILD or y is _WILD or x == y for x, y in zip(a, b))
+
+    def _group(self, events: dict[str, list[Event]]) -> tuple[bool, str]:
+        present = [m for m in self.members if not m.absence]
+        absent = [m for m in self.members if m.absence]
+        keyed = {m.id: [(k, e) for e in events.get(m.id, []) if (k := self._key(m.id, e)) is not None] for m in self.members}
+        candidates = list(dict.fromkeys(k for m in present for k, _ in keyed[m.id]))
+        if not candidates:
+            return False, f"no matches for {', '.join(repr(m.id) for m in present)} on their MatchCriteria fields"
+        need = self.group_min if self.group_min is not None else len(present)
+        reasons = []
+        for key in candidates:
+            shown = _show_key(key)
+            times = {m.id: [e for k, e in keyed[m.id] if self._joins(k, key)] for m in self.members}
+            ok, why = self._group_window(present, absent, times, need)
+            if ok:
+                return True, f"{shown}: {why}"
+            reasons.append(f"{shown}: {why}")
+        return False, "; ".join(reasons)
+
+    def _group_window(self, present: list[Member], absent: list[Member], times: dict[str, list[Event]], need: int) -> tuple[bool, str]:
+        lookback = self.lookback
+        starts = sorted({e.time for m in present for e in times[m.id]})
+        best: dict[str, int] = {m.id: 0 for m in present}
+        conflict = ""
+        for start in starts:
+            chosen: list[Event] = []
+            satisfied = 0
+            for m in present:
+                inside = [e for e in times[m.id] if start <= e.time <= start + lookback]
+                best[m.id] = max(best[m.id], len(inside))
+                if len(inside) >= m.min_count and (m.max_count is None or len(inside) <= m.max_count):
+                    satisfied += 1
+                    chosen.extend(inside[: max(m.min_count, 1)])
+            if satisfied < need or not chosen:
+                continue
+            first, last = min(e.time for e in chosen), max(e.time for e in chosen)
+            if self.options.group_absence == "lookback":
+                low, high = last - lookback, first + lookback
+            else:
+                low, high = first, first + lookback
+            hits = [(m.id, e) for m in absent for e in times[m.id] if low <= e.time <= high]
+            if not hits:
+                labels = ", ".join(f"{e.label}" for e in sorted(chosen, key=lambda e: e.time))
+                return True, f"{satisfied} member(s) matched within {lookback:g} minutes (at {labels})"
+            conflict = f"absent member {hits[0][0]!r} matched at {hits[0][1].label}, within the {lookback:g}-minute lookback"
+        if conflict:
+            return False, conflict
+        short = [
+            f"{m.id!r} has {best[m.id]} match(es) within {lookback:g} minutes, needs {m.min_count}"
+            + (f" to {m.max_count}" if m.max_count is not None else "")
+            for m in present
+            if best[m.id] < m.min_count or (m.max_count is not None and best[m.id] > m.max_count)
+        ]
+        if not short:
+            short = [f"fewer than {need} members match together within {lookback:g} minutes"]
+        return False, "; ".join(short)
+
+    # -- Sequence --------------------------------------------------------------------------
+
+    def _sequence(self, events: dict[str, list[Event]]) -> tuple[bool, str]:
+        first = self.members[0]
+        out = self.transitions[0].pairs if self.transitions else []
+        starts = _with_min_count(events.get(first.id, []), first, [a for a, _ in out], self.lookback, None)
+        if not starts:
+            return False, f"first step {first.id!r} has no {'' if first.min_count == 1 else str(first.min_count) + ' '}matches"
+        failures: list[tuple[int, str]] = []
+        for event, chain_start in starts:
+            ok, depth, why = self._extend(1, event, chain_start, events, [f"{first.id}@{event.label}"])
+            if ok:
+                return True, why
+            failures.append((depth, why))
+        failures.sort(key=lambda f: -f[0])
+        return False, failures[0][1]
+
+    def _extend(self, index: int, prev: Event, chain_start: float, events: dict[str, list[Event]], trail: list[str]) -> tuple[bool, int, str]:
+        if index == len(self.members):
+            return True, index, "sequence " + " -> ".join(trail)
+        step = self.members[index]
+        transition = self.transitions[index - 1]
+        low = prev.time - (transition.within if step.absence and self.options.sequence_absence == "around" else 0)
+        high = prev.time + transition.within
+        joined = [
+            e for e in events.get(step.id, [])
+            if low <= e.time <= high and all(a in prev.fields and prev.fields.get(a) == e.fields.get(b, _WILD) for a, b in transition.pairs)
+        ]
+        if step.absence:
+            if joined:
+                return False, index, f"absent step {step.id!r} matched at {joined[0].label}, within {transition.within:g} minutes of {trail[-1]} (transition {transition.id!r})"
+            return self._extend(index + 1, prev, chain_start, events, [*trail, f"no {step.id}"])
+        joined = [e for e in joined if e.time - chain_start <= self.lookback]
+        following = self.transitions[index].pairs if index < len(self.transitions) else []
+        candidates = _with_min_count(joined, step, [a for a, _ in following], self.lookback, chain_start)
+        if not candidates:
+            joins = " and ".join(a if a == b else f"{a} = {b}" for a, b in transition.pairs) or "nothing"
+            return False, index, (
+                f"no {'' if step.min_count == 1 else str(step.min_count) + ' '}match(es) of {step.id!r} joining on {joins} "
+                f"within {transition.within:g} minutes after {trail[-1]} (transition {transition.id!r}) and inside the {self.lookback:g}-minute lookback"
+            )
+        deepest = (index, "")
+        for event, _ in candidates:
+            ok, depth, why = self._extend(index + 1, event, chain_start, events, [*trail, f"{step.id}@{event.label}"])
+            if ok:
+                return True, depth, why
+            if depth >= deepest[0]:
+                deepest = (depth, why)
+        return False, deepest[0], deepest[1]
+
+
+def _with_min_count(events: list[Event], member: Member, out_fields: list[str], lookback: float, chain_start: float | None) -> list[tuple[Event, float]]:
+    """Candidate (event, chain start) pairs: the m-th of m matches sharing the outgoing join value."""
+    groups: dict[tuple[Any, ...], list[Event]] = {}
+    for e in events:
+        if all(f in e.fields for f in out_fields):
+            groups.setdefault(tuple(e.fields[f] for f in out_fields), []).append(e)
+    m = member.min_count
+    result = []
+    for group in groups.values():
+        if member.max_count is not None and len(group) > member.max_count:
+            continue
+        for j in range(m - 1, len(group)):
+            start = group[j - m + 1].time if chain_start is None else chain_start
+            if group[j].time - start <= lookback:
+                result.append((group[j], start))
+    return result
+
+
+def _show_key(key: tuple[Any, ...]) -> str:
+    shown = [repr(k) for k in key if k is not _WILD]
+    return "join value " + ", ".join(shown) if shown else "all matches"
+
+
+def compile_correlation(spec: Spec, options: CorrelationOptions | None = None) -> CorrelationRule:
+    """Parse a correlation rule spec once.
+
+    :raises YamlError: (``path:line:col``) for a malformed ``Detection``: not a one-item list,
+        neither/both of Group and Sequence, bad members (ID, RuleID, MinMatchCount,
+        MaxMatchCount, Absence), MatchCriteria naming unknown members, Transitions that do not
+        link consecutive Sequence steps, a missing/non-positive ``LookbackWindowMinutes``.
+    """
+    parsed: Mapping[str, Any] = parse_detection(spec.document, spec.data)
+    return CorrelationRule(rule_id=spec.id, options=options or CorrelationOptions(), **parsed)
