@@ -140,7 +140,7 @@ def _near(target: Path) -> str:
     if not folder.is_dir():
         return f"folder {folder.name!r} does not exist"
     names = [p.name for p in folder.iterdir() if p.suffix == target.suffix]
-    return did_you_mean(target.name, names) or f"looked for {target}"
+    return did_you_mean(target.name, names) or f"no such file in {folder.name}/"
 
 
 def _data_model_errors(spec: Spec, module: Path | None) -> Iterator[YamlError]:

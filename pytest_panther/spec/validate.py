@@ -112,9 +112,9 @@ def _rate_minutes(validator: Any, enabled: bool, instance: Any, schema: Any) -> 
     if not _is_int(rate):
         return
     if rate <= 1:
-        yield ValidationError(f"must be greater than 1, got {rate}", path=["RateMinutes"])
+        yield ValidationError(f"{rate} is too small: the rate must be more than 1 minute", path=["RateMinutes"])
     elif _is_int(timeout) and rate < timeout:
-        yield ValidationError(f"({rate}) must be at least TimeoutMinutes ({timeout})", path=["RateMinutes"])
+        yield ValidationError(f"{rate} is less than TimeoutMinutes ({timeout})", path=["RateMinutes"])
 
 
 def _is_int(value: Any) -> bool:

@@ -1,0 +1,103 @@
+"""``panther-gitops validate [PATHS...]``: validate every spec of a detection repository.
+
+Loads the whole repository (so cross-file checks such as duplicate IDs see every spec) and prints
+one ``path:line:col: message (hint)`` line per problem, paths relative to the current directory
+when possible. With ``PATHS`` (files or folders), only problems of files under them are printed;
+a ``.py`` path selects the specs whose ``Filename`` names it and is itself checked for syntax
+errors. Exit 0 when there is no problem, 1 otherwise.
+
+Files outside the spec folders (``--folder``, default
+:data:`~pytest_panther.spec.repository.DEFAULT_PATHS`), such as ``templates/`` scaffolds, are not
+specs and are never reported.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from pytest_panther.spec.crosscheck import validate_repository
+from pytest_panther.spec.repository import DEFAULT_PATHS
+from pytest_panther.spec.repository import load_repository
+from pytest_panther.spec.validate import ValidationOptions
+from pytest_panther.spec.yaml import YamlError
+
+__all__ = ["register", "run_validate"]
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "validate",
+        help="validate specs strictly (schemas, IDs, packs, data models) with line-numbered errors",
+        description="Validate every analysis spec; print path:line:col: message per problem.",
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATHS", type=Path,
+                        help="report only problems of these files or folders (default: all)")
+    parser.add_argument("--root", type=Path, default=Path("."), help="repository root (default: current directory)")
+    parser.add_argument("--allow-extra-keys", action="store_true",
+                        help="allow unknown top-level keys in rule/policy/derived specs (PAT --ignore-extra-keys)")
+    parser.add_argument("--extra-key", action="append", default=[], metavar="KEY",
+                        help="a top-level key always allowed, e.g. organisation metadata (repeatable)")
+    parser.add_argument("--folder", action="append", default=None, metavar="DIR",
+                        help=f"spec folder relative to the root (repeatable; default: {', '.join(DEFAULT_PATHS)})")
+    parser.set_defaults(func=run_validate)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    """Run the command for parsed ``args``; return 0 (no problem), 1 (problems) or 2 (bad root)."""
+    root = Path(args.root)
+    if not root.is_dir():
+        print(f"panther-gitops validate: --root {root} is not a directory", file=sys.stderr)
+        return 2
+    repo = load_repository(root, tuple(args.folder) if args.folder else DEFAULT_PATHS)
+    options = ValidationOptions(allow_extra_keys=args.allow_extra_keys, extra_keys_allowlist=frozenset(args.extra_key))
+    problems = validate_repository(repo, options)
+    selected = [p.resolve() for p in args.paths]
+    python_files = [p for p in selected if p.suffix == ".py" and p.is_file()]
+    if python_files:
+        for spec in repo.specs:
+            target = spec.python_path
+            if target is not None and target.resolve() in python_files:
+                selected.append(spec.path)
+    errors: list[YamlError] = []
+    for path, found in problems.items():
+        if not selected or any(_under(path, s) for s in selected):
+            errors.extend(found)
+    for python_file in python_files:
+        problem = _syntax_error(python_file)
+        if problem is not None:
+            errors.append(problem)
+    for error in errors:
+        print(_relative(error))
+    if errors:
+        files = len({e.path for e in errors})
+        print(f"{len(errors)} problem{'s' if len(errors) != 1 else ''} in {files} file{'s' if files != 1 else ''}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _under(path: Path, selected: Path) -> bool:
+    return path == selected or selected in path.parents
+
+
+def _syntax_error(path: Path) -> YamlError | None:
+    try:
+        compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return YamlError(path, exc.lineno or 1, exc.offset or 1, f"Python syntax error: {exc.msg}")
+    except (OSError, ValueError) as exc:
+        return YamlError(path, 1, 1, f"cannot read Python file: {exc}")
+    return None
+
+
+def _relative(error: YamlError) -> str:
+    try:
+        shown = os.path.relpath(error.path)
+    except ValueError:  # another drive on Windows
+        shown = error.path
+    if shown.startswith(".."):
+        shown = error.path
+    return YamlError(shown, error.line, error.col, error.message, error.hint).format()
