@@ -1,0 +1,161 @@
+"""``sync apply``: carry out a :class:`~pytest_panther.sync.plan.Plan` and move the synced ref.
+
+Order: upserts (``PUT``, idempotent) in :data:`~pytest_panther.sync.plan.ORDER` — globals and
+data models before the detections that use them — then deletes in reverse order. A 404 on delete
+counts as done. A failed call does not stop the others (except 401/403, which would fail them
+all), but the synced ref moves only when every call succeeded and no spec had errors, so the
+next run redoes the remainder; re-sending an upsert is harmless (issue 4 §3).
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+from typing import Protocol
+from typing import TextIO
+
+from pytest_panther.sync.convert import DETECTION_RESOURCES
+from pytest_panther.sync.plan import ANY_DETECTION
+from pytest_panther.sync.plan import ORDER
+from pytest_panther.sync.plan import Change
+from pytest_panther.sync.plan import Plan
+from pytest_panther.sync.state import StateError
+from pytest_panther.sync.state import write_synced
+
+__all__ = ["Summary", "apply_plan", "describe_error"]
+
+
+class Writer(Protocol):
+    def put(self, resource: str, item_id: str, body: dict[str, Any]) -> dict[str, Any]: ...
+
+    def delete(self, resource: str, item_id: str) -> bool: ...
+
+
+@dataclass
+class Summary:
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    failures: list[str] = field(default_factory=list)
+    ref_moved: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
+
+    def render(self) -> str:
+        return (
+            f"summary: {self.created} created, {self.updated} updated, {self.deleted} deleted, "
+            f"{self.unchanged} unchanged, {self.failed} failed"
+        )
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for an API error (method, path, status, message; never headers or the token)."""
+    status = getattr(exc, "status", None)
+    method = getattr(exc, "method", "")
+    path = getattr(exc, "path", "")
+    message = getattr(exc, "message", str(exc))
+    hint = ""
+    if status == 401:
+        hint = " (the token was refused: check the variable it comes from)"
+    elif status == 403:
+        hint = " (the token lacks a permission: Manage Rules/Policies is needed to write)"
+    where = f"{method} {path}: " if method else ""
+    return f"{where}{status if status is not None else 'no response'} {message}{hint}"
+
+
+class _Progress:
+    """A bar on a terminal, one plain line per call otherwise (CI logs)."""
+
+    def __init__(self, total: int, out: TextIO, tty: bool) -> None:
+        self.total, self.out, self.tty, self.done = total, out, tty, 0
+
+    def step(self, change: Change, outcome: str) -> None:
+        self.done += 1
+        if self.tty:
+            width = 30
+            filled = width * self.done // max(self.total, 1)
+            label = change.label if len(change.label) <= 50 else change.label[:49] + "…"
+            self.out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {label:<50}")
+            if outcome.startswith("failed"):
+                self.out.write(f"\n{outcome} {change.label}\n")
+        else:
+            self.out.write(f"{outcome} {change.label}\n")
+        self.out.flush()
+
+    def close(self) -> None:
+        if self.tty and self.total:
+            self.out.write("\n")
+            self.out.flush()
+
+
+def _order(plan: Plan) -> list[Change]:
+    rank = {res: i for i, res in enumerate(ORDER)}
+    upserts = [c for c in plan.changes if c.action != "delete"]
+    deletes = [c for c in plan.changes if c.action == "delete"]
+    upserts.sort(key=lambda c: (rank.get(c.resource, len(ORDER)), c.id))
+    deletes.sort(key=lambda c: (-rank.get(c.resource, -1), c.id))
+    return upserts + deletes
+
+
+def _delete(client: Writer, change: Change) -> bool:
+    if change.resource != ANY_DETECTION:
+        return client.delete(change.resource, change.id)
+    found = False
+    for resource in DETECTION_RESOURCES:
+        found = client.delete(resource, change.id) or found
+    return found
+
+
+def apply_plan(repo: Path, plan: Plan, client: Writer, *, out: TextIO | None = None, tty: bool | None = None) -> Summary:
+    """Make the calls of ``plan``; move ``refs/panther/<target>/synced`` to ``plan.head`` when all
+    succeeded (compare-and-swap against the value the plan read).
+
+    Never raises for API failures (they are counted in the summary); other exceptions
+    (programming errors, git failures) propagate with the ref untouched.
+    """
+    out = out if out is not None else sys.stderr
+    tty = out.isatty() if tty is None else tty
+    summary = Summary(unchanged=plan.unchanged)
+    changes = _order(plan)
+    progress = _Progress(len(changes), out, tty)
+    stopped = False
+    for change in changes:
+        if stopped:
+            summary.failed += 1
+            continue
+        try:
+            if change.action == "delete":
+                gone_before = not _delete(client, change)
+                summary.deleted += 1
+                progress.step(change, "deleted (already gone)" if gone_before else "deleted")
+            else:
+                assert change.body is not None
+                client.put(change.resource, change.id, change.body)
+                if change.action == "create":
+                    summary.created += 1
+                else:
+                    summary.updated += 1
+                progress.step(change, f"{change.action}d")
+        except Exception as exc:  # the client's ApiError, whatever its module
+            if not hasattr(exc, "status"):
+                raise
+            summary.failed += 1
+            line = f"{change.label}: {describe_error(exc)}"
+            summary.failures.append(line)
+            progress.step(change, f"failed: {describe_error(exc)}")
+            if getattr(exc, "status", None) in (401, 403):
+                stopped = True
+    progress.close()
+    if summary.failed == 0 and not plan.errors:
+        try:
+            write_synced(repo, plan.target.name, plan.head, plan.synced)
+            summary.ref_moved = True
+        except StateError as exc:
+            summary.failures.append(f"{plan.target.ref} not moved: {exc}")
+    return summary

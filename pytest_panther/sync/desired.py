@@ -1,0 +1,196 @@
+"""Desired state: what a commit says the deployment must hold, as REST bodies per (collection, ID).
+
+Only committed content counts (never the working tree): files are listed with
+``git ls-tree -r`` and read with ``git cat-file --batch``, then parsed with
+:func:`pytest_panther.spec.repository.load_repository_from_texts`.
+
+Parsing a whole corpus is the slow part (~3 ms per spec), so a :class:`Snapshot` lists the
+*units* of a commit — one spec file plus the Python file its ``Filename`` names — with their blob
+IDs, and :func:`desired_state` parses only the units asked for. Two commits are compared by
+parsing just the units whose blobs differ (:func:`changed_units`).
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from posixpath import dirname
+from posixpath import join
+from posixpath import normpath
+from typing import Any
+
+from pytest_panther.spec.repository import DEFAULT_PATHS
+from pytest_panther.spec.repository import load_repository_from_texts
+from pytest_panther.sync.convert import DETECTION_RESOURCES
+from pytest_panther.sync.convert import ConversionError
+from pytest_panther.sync.convert import resource_of
+from pytest_panther.sync.convert import to_body
+from pytest_panther.sync.git import list_tree
+from pytest_panther.sync.git import read_blobs
+
+__all__ = ["DEPRECATED_FILE", "Item", "Snapshot", "DesiredState", "Unit", "changed_units", "desired_state", "snapshot"]
+
+#: panther-analysis's list of removed IDs, one per line, ``#`` comments (sync-contract.md §2.6).
+DEPRECATED_FILE = "deprecated.txt"
+PYPROJECT = "pyproject.toml"
+
+_FILENAME = re.compile(rb"^Filename:[ \t]*['\"]?([^'\"#\r\n]+?)['\"]?[ \t]*(?:#.*)?$", re.MULTILINE)
+_ATYPE = re.compile(rb"^AnalysisType:[ \t]*['\"]?([a-z_]+)", re.MULTILINE)
+_NOT_REST = {b"pack", b"correlation_rule", b"lookup_table", b"scheduled_prompt"}
+
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One object the deployment must hold: ``body`` is the REST request body (dict of JSON)."""
+
+    resource: str
+    id: str
+    body: dict[str, Any]
+    path: str
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A spec file and the Python file it names (``py`` None when it names none)."""
+
+    yaml: str
+    yaml_sha: str
+    py: str | None
+    py_sha: str | None
+    rest: bool  # False when AnalysisType is one REST cannot carry (packs, correlation rules …)
+
+    @property
+    def signature(self) -> tuple[str, str | None]:
+        return self.yaml_sha, self.py_sha
+
+
+@dataclass
+class Snapshot:
+    """A commit's files relevant to the sync, read once."""
+
+    repo: Path
+    commit: str
+    tree: dict[str, str]
+    blobs: dict[str, bytes]
+    units: dict[str, Unit]
+    deprecated: set[str]
+    pyproject: str | None
+
+    def text(self, path: str) -> str | None:
+        sha = self.tree.get(path)
+        return None if sha is None else self.blobs[sha].decode("utf-8", "replace")
+
+
+@dataclass
+class DesiredState:
+    """Items of the parsed units; ``errors`` are ``path:line:col: message`` strings."""
+
+    items: dict[Key, Item] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def snapshot(repo: Path, commit: str, paths: Iterable[str] = DEFAULT_PATHS, *, reuse: Snapshot | None = None) -> Snapshot:
+    """List ``commit`` and read its spec blobs, ``deprecated.txt`` and ``pyproject.toml``.
+
+    Python blobs are read later, only for parsed units. ``reuse`` lends blobs already read.
+    """
+    paths = tuple(paths)
+    tree = list_tree(repo, commit, [*paths, DEPRECATED_FILE, PYPROJECT])
+    yaml_paths = [p for p in tree if p.endswith((".yml", ".yaml")) and not p.rsplit("/", 1)[-1].startswith(".")]
+    wanted = [tree[p] for p in yaml_paths]
+    wanted += [tree[p] for p in (DEPRECATED_FILE, PYPROJECT) if p in tree]
+    known = reuse.blobs if reuse is not None else {}
+    blobs = {sha: known[sha] for sha in wanted if sha in known}
+    blobs.update(read_blobs(repo, [sha for sha in wanted if sha not in blobs]))
+    units: dict[str, Unit] = {}
+    for path in yaml_paths:
+        text = blobs[tree[path]]
+        atype = _ATYPE.search(text)
+        if atype is None:
+            continue
+        match = _FILENAME.search(text)
+        py = normpath(join(dirname(path), match.group(1).decode())) if match else None
+        units[path] = Unit(path, tree[path], py, tree.get(py) if py else None, atype.group(1) not in _NOT_REST)
+    snap = Snapshot(repo, commit, tree, blobs, units, set(), None)
+    snap.pyproject = snap.text(PYPROJECT)
+    deprecated = snap.text(DEPRECATED_FILE) or ""
+    snap.deprecated = {line.strip() for line in deprecated.splitlines() if line.strip() and not line.lstrip().startswith("#")}
+    return snap
+
+
+def changed_units(old: Snapshot | None, new: Snapshot) -> tuple[set[str], set[str]]:
+    """Spec paths to parse in ``old`` and in ``new``: units that are new, gone or whose spec or
+    Python blob changed. With no ``old``, every unit of ``new``."""
+    if old is None:
+        return set(), set(new.units)
+    old_only = {p for p, u in old.units.items() if p not in new.units or new.units[p].signature != u.signature}
+    new_only = {p for p, u in new.units.items() if p not in old.units or old.units[p].signature != u.signature}
+    return old_only, new_only
+
+
+def apply_overrides(body: dict[str, Any], resource: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """A target's overrides on one body: ``output_ids`` → ``outputIDs`` and ``enabled`` →
+    ``enabled`` of every detection (Panther's FAQ: send new detections to a muted channel first)."""
+    if resource not in DETECTION_RESOURCES or not overrides:
+        return body
+    body = dict(body)
+    if "output_ids" in overrides:
+        body["outputIDs"] = list(overrides["output_ids"])
+    if "enabled" in overrides:
+        body["enabled"] = bool(overrides["enabled"])
+    return body
+
+
+def desired_state(snap: Snapshot, only: Iterable[str] | None = None, overrides: dict[str, Any] | None = None) -> DesiredState:
+    """Parse the units ``only`` (default: all) of ``snap`` into items.
+
+    A spec that cannot be converted is reported in ``errors`` and left out; so is the second spec
+    with an ID already taken in the same collection. Never raises for bad content.
+    """
+    paths = sorted(snap.units if only is None else only)
+    units = [snap.units[p] for p in paths if p in snap.units and snap.units[p].rest]
+    py_shas = {u.py_sha for u in units if u.py_sha}
+    missing = [sha for sha in py_shas if sha not in snap.blobs]
+    snap.blobs.update(read_blobs(snap.repo, missing))
+    texts = {u.yaml: snap.blobs[u.yaml_sha].decode("utf-8", "replace") for u in units}
+    repo = load_repository_from_texts(Path("."), texts, paths=[p.split("/", 1)[0] for p in texts] or ["-"])
+    state = DesiredState()
+    state.errors.extend(err.format() for err in repo.errors)
+    by_path = {u.yaml: u for u in units}
+    for spec in repo.specs:
+        rel = spec.path.as_posix()
+        resource = resource_of(spec)
+        if resource is None:
+            continue
+        unit = by_path[rel]
+        python = snap.blobs[unit.py_sha].decode("utf-8", "replace") if unit.py_sha else None
+        try:
+            body = to_body(spec, python)
+        except ConversionError as exc:
+            state.errors.append(spec.document.error(exc.keys, exc.message, exc.hint).format())
+            continue
+        body = apply_overrides(body, resource, overrides or {})
+        key = (resource, spec.id)
+        if key in state.items:
+            first = state.items[key].path
+            state.errors.append(f"{rel}:1:1: {spec.id_field} {spec.id!r} is already used by {first} (IDs are unique per collection)")
+            continue
+        state.items[key] = Item(resource, spec.id, body, rel)
+    return state
+
+
+def target_table(pyproject: str | None, target: str) -> dict[str, Any]:
+    """``[tool.pytest-panther.targets.<target>]`` of a pyproject text ({} when absent or invalid)."""
+    if not pyproject:
+        return {}
+    try:
+        data = tomllib.loads(pyproject)
+    except tomllib.TOMLDecodeError:
+        return {}
+    table = data.get("tool", {}).get("pytest-panther", {}).get("targets", {}).get(target, {})
+    return table if isinstance(table, dict) else {}

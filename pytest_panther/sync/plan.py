@@ -1,0 +1,265 @@
+"""``sync plan``: what must change in a deployment so that it equals HEAD's desired state.
+
+Two modes (issue 4, "Desired state, not events"):
+
+* **incremental** — the target has a synced commit: compare the desired state at that commit with
+  HEAD's, by content, parsing only specs whose blobs differ (a rebase that rewrote commits but not
+  content plans nothing);
+* **refresh** — no synced commit yet (first run, a fresh CI clone without the ref) or
+  ``--refresh``: compare HEAD's desired state with what the deployment holds (list endpoints,
+  paginated) and report drift.
+
+Deletes are guarded: an ID is deleted only if the synced commit deployed it (a removed spec, a
+RuleID renamed in place), if ``deprecated.txt`` lists it, or with ``--prune``; other objects only
+in the deployment are reported as unmanaged.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+from typing import Protocol
+
+from pytest_panther.sync.convert import DETECTION_RESOURCES
+from pytest_panther.sync.desired import DesiredState
+from pytest_panther.sync.desired import Item
+from pytest_panther.sync.desired import Snapshot
+from pytest_panther.sync.desired import changed_units
+from pytest_panther.sync.desired import desired_state
+from pytest_panther.sync.desired import snapshot
+from pytest_panther.sync.desired import target_table
+from pytest_panther.sync.git import rev_parse
+from pytest_panther.sync.state import read_synced
+from pytest_panther.sync.targets import Target
+
+__all__ = ["ANY_DETECTION", "ORDER", "Change", "Plan", "make_plan", "normalize"]
+
+#: Collections in dependency order: helpers and data models before the detections using them.
+ORDER = ("globals", "data-models", "queries", "rules", "simple-rules", "scheduled-rules", "policies")
+#: Resource of a ``deprecated.txt`` delete whose collection is unknown: tried on every detection one.
+ANY_DETECTION = "*"
+
+_SERVER_FIELDS = {"createdAt", "lastModified", "updatedAt", "createdBy", "createdByExternal", "lastModifiedBy", "managed"}
+_DEFAULTS = {"dedupPeriodMinutes": 60, "threshold": 1}
+
+
+class Lister(Protocol):
+    def list(self, resource: str) -> list[dict[str, Any]]: ...
+
+
+@dataclass
+class Change:
+    """One call to make: ``action`` is ``create``, ``update`` or ``delete``."""
+
+    action: str
+    resource: str
+    id: str
+    reason: str
+    body: dict[str, Any] | None = None
+    before: dict[str, Any] | None = None
+    path: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.resource}/{self.id}"
+
+    def diff(self) -> list[str]:
+        """Readable field changes (``field: old → new``; a unified diff for multi-line text)."""
+        if self.action != "update" or self.body is None or self.before is None:
+            return []
+        old, new = normalize(self.resource, self.before), normalize(self.resource, self.body)
+        lines: list[str] = []
+        for key in sorted(set(old) | set(new)):
+            a, b = old.get(key), new.get(key)
+            if a == b:
+                continue
+            if isinstance(a, str) and isinstance(b, str) and ("\n" in a or "\n" in b):
+                body = list(difflib.unified_diff(a.splitlines(), b.splitlines(), "before", "after", n=1, lineterm=""))[2:]
+                lines.append(f"{key}:")
+                lines.extend(f"  {line}" for line in body[:20])
+                if len(body) > 20:
+                    lines.append(f"  … {len(body) - 20} more lines")
+            else:
+                lines.append(f"{key}: {_short(a)} → {_short(b)}")
+        return lines
+
+
+def _short(value: Any) -> str:
+    text = "(absent)" if value is None else json.dumps(value, sort_keys=True)
+    return text if len(text) <= 100 else text[:97] + "…"
+
+
+def normalize(resource: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Comparable view of a request body or a stored object: server fields, empty values and
+    Panther's defaults (``dedupPeriodMinutes`` 60, ``threshold`` 1; sync-contract.md §1.2) dropped;
+    ``id`` dropped for globals and queries (not part of their bodies)."""
+    out = {}
+    for key, value in body.items():
+        if key in _SERVER_FIELDS or value is None or value == [] or value == {} or value == "":
+            continue
+        if key == "id" and resource in ("globals", "queries"):
+            continue
+        if _DEFAULTS.get(key) == value:
+            continue
+        out[key] = value
+    return out
+
+
+@dataclass
+class Plan:
+    target: Target
+    head: str
+    base: str | None  # synced commit compared with (None in refresh mode)
+    synced: str | None  # raw value of the synced ref, for the compare-and-swap
+    mode: str  # "incremental" or "refresh"
+    changes: list[Change] = field(default_factory=list)
+    unchanged: int = 0
+    unmanaged: list[Change] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    error_paths: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, action: str) -> int:
+        return sum(1 for c in self.changes if c.action == action)
+
+    def render(self, *, verbose: bool = True) -> str:
+        """The plan as text (no secrets: host and IDs only)."""
+        span = f"{self.base[:12]}..{self.head[:12]}" if self.base else f"deployment vs {self.head[:12]}"
+        out = [f"target {self.target.name} ({self.target.host}): {span} ({self.mode})"]
+        out.extend(f"note: {note}" for note in self.notes)
+        out.extend(f"error: {err}" for err in self.errors)
+        signs = {"create": "+", "update": "~", "delete": "-"}
+        for change in self.changes:
+            where = f"  ({change.reason})" if change.reason else ""
+            out.append(f"  {signs[change.action]} {change.action} {change.label}{where}")
+            if verbose:
+                out.extend(f"      {line}" for line in change.diff())
+        for change in self.unmanaged:
+            out.append(f"  ? unmanaged {change.label}  (in the deployment, not in this repository; --prune deletes it)")
+        out.append(
+            f"plan: {self.count('create')} to create, {self.count('update')} to update, "
+            f"{self.count('delete')} to delete, {self.unchanged} unchanged"
+            + (f", {len(self.unmanaged)} unmanaged" if self.unmanaged else "")
+            + (f", {len(self.errors)} spec errors" if self.errors else "")
+        )
+        return "\n".join(out)
+
+
+def _sort(changes: list[Change]) -> list[Change]:
+    rank = {res: i for i, res in enumerate(ORDER)}
+    return sorted(changes, key=lambda c: (c.action == "delete", rank.get(c.resource, len(ORDER)), c.id))
+
+
+def _compare(plan: Plan, old: dict[tuple[str, str], Item], new: DesiredState, reason_new: str) -> None:
+    for key, item in new.items.items():
+        before = old.get(key)
+        if before is None:
+            plan.changes.append(Change("create", item.resource, item.id, reason_new, item.body, None, item.path))
+        elif normalize(item.resource, before.body) != normalize(item.resource, item.body):
+            plan.changes.append(Change("update", item.resource, item.id, "changed", item.body, before.body, item.path))
+        else:
+            plan.unchanged += 1
+
+
+def _overrides(snap: Snapshot, target: Target) -> dict[str, Any]:
+    table = target_table(snap.pyproject, target.name)
+    return {key: table[key] for key in ("output_ids", "enabled") if key in table}
+
+
+def make_plan(repo: Path, target: Target, client: Lister | None = None, *, refresh: bool = False, prune: bool = False) -> Plan:
+    """Plan the sync of HEAD to ``target``.
+
+    ``client`` is needed (and used read-only) in refresh mode only.
+
+    :raises pytest_panther.sync.git.GitError: not a git repository, or HEAD has no commit.
+    :raises ValueError: refresh mode without a client.
+    """
+    head = rev_parse(repo, "HEAD")
+    if head is None:
+        raise ValueError("HEAD has no commit yet: commit your detections first")
+    synced = read_synced(repo, target.name)
+    base = rev_parse(repo, synced) if synced else None
+    plan = Plan(target, head, None if refresh else base, synced, "refresh" if refresh or base is None else "incremental")
+    if synced and base is None:
+        plan.notes.append(f"{target.ref} names {synced[:12]}, which this clone lacks; comparing with the deployment")
+    new_snap = snapshot(repo, head)
+    overrides = target.overrides
+    if plan.mode == "incremental" and base is not None:
+        base_snap = snapshot(repo, base, reuse=new_snap)
+        if _overrides(base_snap, target) != overrides:
+            old_paths, new_paths = set(base_snap.units), set(new_snap.units)
+            plan.notes.append("target overrides changed: every spec is compared")
+        else:
+            old_paths, new_paths = changed_units(base_snap, new_snap)
+        added_deprecated = new_snap.deprecated - base_snap.deprecated
+        # A newly deprecated ID may still be defined by an unchanged spec: parse those too.
+        for dep in added_deprecated:
+            needle = dep.encode()
+            hits = {p for p, u in new_snap.units.items() if needle in new_snap.blobs[u.yaml_sha]}
+            old_paths |= {p for p in hits if p in base_snap.units}
+            new_paths |= hits
+        old_state = desired_state(base_snap, old_paths, _overrides(base_snap, target))
+        new_state = desired_state(new_snap, new_paths, overrides)
+        _record_errors(plan, new_state, new_paths, new_snap)
+        _compare(plan, old_state.items, new_state, "new")
+        plan.unchanged += sum(1 for p, u in new_snap.units.items() if u.rest and p not in new_paths)
+        new_ids_by_path = {}
+        for item in new_state.items.values():
+            new_ids_by_path.setdefault(item.path, []).append(item.id)
+        for key, item in old_state.items.items():
+            if key in new_state.items or item.path in plan.error_paths:
+                continue
+            if item.id in new_snap.deprecated:
+                reason = "deprecated.txt"
+            elif item.path not in new_snap.units:
+                reason = "spec removed"
+            elif new_ids_by_path.get(item.path):
+                reason = f"renamed to {', '.join(new_ids_by_path[item.path])}"
+            else:
+                reason = "no longer deployed"
+            plan.changes.append(Change("delete", item.resource, item.id, reason, None, item.body, item.path))
+        deleting = {c.id for c in plan.changes if c.action == "delete"}
+        live = {item.id for item in new_state.items.values()}
+        for dep in sorted(added_deprecated - deleting - live):
+            plan.changes.append(Change("delete", ANY_DETECTION, dep, "deprecated.txt"))
+    else:
+        if client is None:
+            raise ValueError("comparing with the deployment needs an API client")
+        new_state = desired_state(new_snap, None, overrides)
+        _record_errors(plan, new_state, set(new_snap.units), new_snap)
+        owned: set[tuple[str, str]] = set()
+        if base is not None:  # --refresh with a synced commit: what it deployed is ours
+            owned = set(desired_state(snapshot(repo, base, reuse=new_snap), None, overrides).items)
+        remote: dict[tuple[str, str], Item] = {}
+        for resource in ORDER:
+            for obj in client.list(resource):
+                key_id = obj.get("name") if resource == "queries" else obj.get("id")
+                if isinstance(key_id, str):
+                    remote[(resource, key_id)] = Item(resource, key_id, obj, "")
+        _compare(plan, remote, new_state, "not in the deployment")
+        for change in plan.changes:
+            if change.action == "update":
+                change.reason = "drift: the deployment differs"
+        for key, item in sorted(remote.items()):
+            if key in new_state.items:
+                continue
+            if item.id in new_snap.deprecated:
+                plan.changes.append(Change("delete", item.resource, item.id, "deprecated.txt", None, item.body))
+            elif key in owned:
+                plan.changes.append(Change("delete", item.resource, item.id, "deployed by this repository, now removed", None, item.body))
+            elif prune and item.resource in (*DETECTION_RESOURCES, "globals", "data-models", "queries"):
+                plan.changes.append(Change("delete", item.resource, item.id, "--prune", None, item.body))
+            else:
+                plan.unmanaged.append(Change("delete", item.resource, item.id, "unmanaged", None, item.body))
+    plan.changes = _sort(plan.changes)
+    return plan
+
+
+def _record_errors(plan: Plan, state: DesiredState, parsed: set[str], snap: Snapshot) -> None:
+    plan.errors.extend(state.errors)
+    for err in state.errors:
+        path = err.split(":", 1)[0]
+        plan.error_paths.add(path)

@@ -1,0 +1,81 @@
+"""Glue shared by ``sync plan|apply`` and the hooks: targets of a repository, the client, one sync."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from typing import TextIO
+
+from pytest_panther.sync.apply import Summary
+from pytest_panther.sync.apply import apply_plan
+from pytest_panther.sync.git import git
+from pytest_panther.sync.plan import Plan
+from pytest_panther.sync.plan import make_plan
+from pytest_panther.sync.targets import Target
+from pytest_panther.sync.targets import load_targets
+
+__all__ = ["LazyClient", "make_client", "repo_targets", "sync_target"]
+
+
+def repo_targets(repo: Path, env: Mapping[str, str] | None = None) -> dict[str, Target]:
+    """Targets from the environment and HEAD's committed ``pyproject.toml`` (not the working
+    tree: what is deployed, and where, is decided by commits)."""
+    text = git(repo, "show", "HEAD:pyproject.toml", check=False) or None
+    return load_targets(text, env)
+
+
+def make_client(target: Target, env: Mapping[str, str] | None = None) -> Any:
+    """A :class:`pytest_panther.sync.client.PantherClient` for ``target``.
+
+    :raises pytest_panther.sync.targets.TargetError: when the token variable is unset.
+    """
+    from pytest_panther.sync.client import PantherClient
+
+    return PantherClient(
+        target.host,
+        target.token(env),
+        timeout=target.timeout,
+        retries=target.retries,
+        backoff_factor=target.backoff_factor,
+        max_backoff=target.max_backoff,
+    )
+
+
+class LazyClient:
+    """Creates the client (and reads the token) on first use, so a plan that needs no call
+    (incremental mode) works without a token."""
+
+    def __init__(self, target: Target, env: Mapping[str, str] | None = None) -> None:
+        self._target, self._env, self._client = target, env, None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            self._client = make_client(self._target, self._env)
+        return getattr(self._client, name)
+
+
+def sync_target(
+    repo: Path,
+    target: Target,
+    *,
+    refresh: bool = False,
+    prune: bool = False,
+    dry_run: bool = False,
+    out: TextIO,
+    progress: TextIO,
+    tty: bool | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[Plan, Summary | None]:
+    """Plan (and unless ``dry_run``, apply) HEAD to ``target``; the plan is printed to ``out``.
+
+    :raises pytest_panther.sync.targets.TargetError: token variable unset.
+    :raises pytest_panther.sync.client.ApiError: a list call failed while planning.
+    """
+    client = LazyClient(target, env)
+    plan = make_plan(repo, target, client, refresh=refresh or prune, prune=prune)
+    out.write(plan.render(verbose=dry_run or len(plan.changes) <= 50) + "\n")
+    out.flush()
+    if dry_run:
+        return plan, None
+    summary = apply_plan(repo, plan, client, out=progress, tty=tty)
+    return plan, summary

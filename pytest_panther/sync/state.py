@@ -1,0 +1,51 @@
+"""The last commit synced to each target, kept as the ref ``refs/panther/<target>/synced``.
+
+A ref survives rebases (it pins the synced commit so git's gc keeps it), can be pushed and
+fetched (``git push origin 'refs/panther/*:refs/panther/*'``) so CI runs stay incremental, and is
+moved with a compare-and-swap (``git update-ref <ref> <new> <old>``) so a concurrent sync that
+moved it first makes this one fail instead of going backwards.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytest_panther.sync.git import ZERO
+from pytest_panther.sync.git import GitError
+from pytest_panther.sync.git import git
+
+__all__ = ["StateError", "read_synced", "write_synced", "synced_ref"]
+
+
+class StateError(Exception):
+    """The synced ref could not be moved (e.g. another sync moved it first)."""
+
+
+def synced_ref(target: str) -> str:
+    return f"refs/panther/{target}/synced"
+
+
+def read_synced(repo: Path, target: str) -> str | None:
+    """The object name the synced ref holds, or None before the first successful sync. It may
+    name a commit this clone lacks (a fetched ref without its history): check with
+    :func:`pytest_panther.sync.git.rev_parse`."""
+    out = git(repo, "rev-parse", "--verify", "--quiet", synced_ref(target), check=False)
+    return out.strip() or None
+
+
+def write_synced(repo: Path, target: str, commit: str, previous: str | None) -> None:
+    """Point the synced ref at ``commit`` if it still points at ``previous`` (None: absent).
+
+    :raises StateError: when the ref moved meanwhile or git refused.
+    """
+    try:
+        git(
+            repo,
+            "update-ref",
+            "-m",
+            f"panther-gitops sync: {target} synced",
+            synced_ref(target),
+            commit,
+            previous or ZERO,
+        )
+    except GitError as exc:
+        raise StateError(str(exc)) from None
