@@ -1,0 +1,100 @@
+"""``panther-gitops init [DIR] [--upstream URL]``: start a detections repository from the template.
+
+Lays the skeleton (:mod:`pytest_panther.scaffold.layout`) out into DIR (default: the current
+folder), which may be empty or an existing repository: a path that exists is never overwritten and
+is reported as skipped. Runs ``git init`` when DIR is not in a git work tree. With ``--upstream``,
+runs ``panther-gitops upstream init --url URL`` in DIR when that command is installed, or prints it.
+
+Exit codes: 0 done (even if every file was skipped), 1 a problem (DIR is a file, git or the
+upstream step failed), 2 usage.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+from pytest_panther.scaffold.layout import LayoutError
+from pytest_panther.scaffold.layout import ensure_git_repository
+from pytest_panther.scaffold.layout import lay_out
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "init",
+        help="lay out the detections repository template (never overwrites)",
+        description=(
+            "Lay the template of a detections repository out into DIR: rules/, policies/, "
+            "global_helpers/, data_models/, overrides/, pyproject.toml, .pre-commit-config.yaml and "
+            "CI workflows. Existing files are kept and reported as skipped."
+        ),
+    )
+    parser.add_argument("directory", nargs="?", default=".", metavar="DIR", help="target folder (default: .)")
+    parser.add_argument(
+        "--upstream",
+        metavar="URL",
+        help="also set up an upstream detection repository to pull releases from (panther-gitops upstream init)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    destination = Path(args.directory)
+    print(f"Laying out the detections template in {destination.resolve()}")
+    try:
+        destination.mkdir(parents=True, exist_ok=True)
+        placed = lay_out(destination)
+    except (LayoutError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    width = max((len(p.status) for p in placed), default=7)
+    for item in placed:
+        note = "  (exists, kept as is)" if item.status == "skipped" else ""
+        print(f"  {item.status:<{width}}  {item.path}{note}")
+    try:
+        created_repo = ensure_git_repository(destination)
+    except LayoutError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    created = sum(p.status == "created" for p in placed)
+    skipped = len(placed) - created
+    if created_repo:
+        print("  git init (branch main)")
+    status = 0
+    if args.upstream:
+        status = _upstream(destination, args.upstream)
+    print(f"{created} files created, {skipped} skipped" + (", new git repository" if created_repo else ""))
+    _next_steps(destination)
+    return status
+
+
+def _upstream(destination: Path, url: str) -> int:
+    command = ["panther-gitops", "upstream", "init", "--url", url]
+    if importlib.util.find_spec("pytest_panther.cli.upstream") is None:
+        print(f"Upstream: this version has no upstream command yet; later run in {destination}:")
+        print(f"  {' '.join(command)}")
+        return 0
+    print(f"Upstream: {' '.join(command)}")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest_panther.cli.main", *command[1:]], cwd=destination, check=False
+    )
+    if result.returncode != 0:
+        print(f"error: upstream set-up failed (exit {result.returncode}); fix it and rerun: {' '.join(command)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _next_steps(destination: Path) -> None:
+    cd = "" if destination.resolve() == Path.cwd().resolve() else f"cd {destination}\n  "
+    print(
+        "Next:\n"
+        f"  {cd}python -m venv .venv && . .venv/bin/activate\n"
+        "  pip install -e .        # pytest-panther, pre-commit\n"
+        "  pytest                  # every detection's tests\n"
+        "  pre-commit install      # validate and test on commit, deploy after merges\n"
+        "  panther-gitops new rule MyRule --log-type AWS.CloudTrail"
+    )

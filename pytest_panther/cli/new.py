@@ -1,0 +1,120 @@
+"""``panther-gitops new KIND NAME …``: scaffold a detection with a test that alerts and one that does not.
+
+KIND is ``rule``, ``policy``, ``scheduled-rule``, ``correlation-rule`` or ``simple`` (a YAML-only
+simple detection). The ID is derived from NAME (:func:`pytest_panther.scaffold.naming.derive_names`);
+files go to the kind's folder under the current directory unless ``--dir`` names another. Nothing
+is overwritten, and an ID used by another spec is refused.
+
+Exit codes: 0 written, 1 a file or the ID exists already, 2 usage (bad NAME, log type, missing
+option).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pytest_panther.scaffold.detections import DEFAULT_FOLDERS
+from pytest_panther.scaffold.detections import KINDS
+from pytest_panther.scaffold.detections import NewDetection
+from pytest_panther.scaffold.detections import ScaffoldError
+from pytest_panther.scaffold.detections import render
+from pytest_panther.scaffold.detections import write
+from pytest_panther.scaffold.naming import InvalidName
+from pytest_panther.scaffold.naming import derive_names
+from pytest_panther.scaffold.naming import validate_log_type
+from pytest_panther.scaffold.naming import validate_resource_type
+from pytest_panther.spec.repository import load_repository
+
+__all__ = ["register", "run"]
+
+SEVERITIES: tuple[str, ...] = ("Info", "Low", "Medium", "High", "Critical")
+
+
+def _severity(value: str) -> str:
+    for severity in SEVERITIES:
+        if value.lower() == severity.lower():
+            return severity
+    raise argparse.ArgumentTypeError(f"invalid severity {value!r} (choose from {', '.join(SEVERITIES)})")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "new",
+        help="scaffold a detection with passing tests",
+        description=(
+            "Write a new detection: its YAML spec (with one test that alerts and one that does not) "
+            "and its Python where the kind has one. NAME becomes the ID: MyRule -> Custom.MyRule; "
+            "a NAME with a dot is used as given."
+        ),
+        epilog=(
+            "examples:\n"
+            "  panther-gitops new rule NewAdminUser --log-type AWS.CloudTrail --severity High\n"
+            "  panther-gitops new policy BucketOwnerTag --resource-type AWS.S3.Bucket\n"
+            "  panther-gitops new simple Okta.PolicyChange --log-type Okta.SystemLog\n"
+            "  panther-gitops new scheduled-rule ManyConsoleCalls --log-type AWS.CloudTrail\n"
+            "  panther-gitops new correlation-rule KeyThenLogin --member Custom.NewKey --member Custom.Login"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("kind", choices=KINDS, metavar="KIND", help=f"one of: {', '.join(KINDS)}")
+    parser.add_argument("name", metavar="NAME", help="detection name or ID (MyRule, my_rule, AWS.IAM.MyRule)")
+    parser.add_argument("--log-type", action="append", default=[], metavar="LOG_TYPE",
+                        help="log type the rule reads (repeat for several); rule, simple, scheduled-rule")
+    parser.add_argument("--resource-type", action="append", default=[], metavar="TYPE",
+                        help="resource type the policy checks (repeat for several); policy only")
+    parser.add_argument("--member", action="append", default=[], metavar="RULE_ID",
+                        help="a rule whose alerts the correlation rule joins, in order (at least two)")
+    parser.add_argument("--severity", type=_severity, default="Medium", help="Info, Low, Medium (default), High, Critical")
+    parser.add_argument("--dir", metavar="DIR", help="folder for the spec and code (default: by kind, e.g. rules/)")
+    parser.set_defaults(func=run)
+
+
+def _usage(message: str) -> int:
+    print(f"panther-gitops new: error: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    kind = args.kind
+    try:
+        names = derive_names(args.name)
+        log_types = [validate_log_type(v) for v in args.log_type]
+        resource_types = [validate_resource_type(v) for v in args.resource_type]
+    except InvalidName as exc:
+        return _usage(str(exc))
+    if kind == "policy" and log_types:
+        return _usage("a policy checks resources: use --resource-type, not --log-type")
+    if kind != "policy" and resource_types:
+        return _usage(f"--resource-type is for policies; a {kind} reads logs (--log-type)")
+    if kind == "correlation-rule" and log_types:
+        return _usage("a correlation rule has no log types: name the rules it joins with --member")
+    if kind != "correlation-rule" and args.member:
+        return _usage("--member is for correlation rules")
+    root = Path.cwd()
+    request = NewDetection(kind=kind, names=names, severity=args.severity, log_types=log_types,
+                           resource_types=resource_types, members=list(args.member))
+    folder = args.dir or DEFAULT_FOLDERS[kind]
+    try:
+        files = render(request, folder)
+    except ScaffoldError as exc:
+        return _usage(str(exc))
+    repository = load_repository(root)
+    existing = {spec.id: spec.path for spec in repository.specs if spec.id}
+    try:
+        written = write(root, files, existing, names.id)
+    except ScaffoldError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"New {kind} {names.id}:")
+    for path in written:
+        print(f"  created  {_relative(path, root)}")
+    print(f"Next: edit the TODOs, then run its tests: pytest -k {names.id}")
+    return 0
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
