@@ -1,0 +1,152 @@
+"""Panther's published OpenAPI document, as JSON Schema validators for the detection endpoints.
+
+Source: Panther's OpenAPI 3.0.3 document "Panther REST API" v1.0, published inline on
+https://docs.panther.com/panther-developer-workflows/api/rest (sync-contract.md §0 [OAS]).
+The package ships only the part this project uses — the paths of :data:`KINDS` and the component
+schemas they reference — in ``panther_rest_openapi_subset.json``; :func:`extract_subset` makes
+that file from the full document, and a test checks the two still agree.
+
+OAS 3.0 schema objects are a dialect of JSON Schema draft 4 (boolean ``exclusiveMinimum``) with
+one extra keyword that matters for validation, ``nullable: true``; :func:`translate_nullable`
+turns it into a ``"null"`` member of ``type``. ``format: int64`` and ``example`` are annotations.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft4Validator
+from referencing import Registry
+from referencing.jsonschema import DRAFT4
+
+__all__ = [
+    "KINDS",
+    "SOURCE",
+    "SUBSET_PATH",
+    "extract_subset",
+    "load_subset",
+    "operation_schemas",
+    "translate_nullable",
+    "validate",
+]
+
+#: URL collection segments of the detection-content endpoints (sync-contract.md §1.2).
+KINDS: tuple[str, ...] = (
+    "rules", "scheduled-rules", "simple-rules", "policies", "globals", "data-models", "queries",
+)
+
+#: The shipped subset of the OpenAPI document (JSON).
+SUBSET_PATH = Path(__file__).with_name("panther_rest_openapi_subset.json")
+
+_BASE_URI = "urn:panther-rest-openapi"
+
+#: Where the subset comes from (kept in the shipped file as ``x-source``).
+SOURCE = (
+    "Panther REST API OpenAPI 3.0.3 document (Copyright (C) 2022 Panther Labs, Inc.), published on "
+    "https://docs.panther.com/panther-developer-workflows/api/rest; subset made by "
+    "pytest_panther.sync.standin.oas.extract_subset"
+)
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            yield ref
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def extract_subset(document: dict[str, Any]) -> dict[str, Any]:
+    """The paths of :data:`KINDS` and every component schema they reach, from the full document.
+
+    ``document`` is the parsed OpenAPI YAML. Raises ``KeyError`` when a path or a ``$ref`` target
+    is missing from it.
+    """
+    paths = {
+        path: document["paths"][path] for kind in KINDS for path in (f"/{kind}", f"/{kind}/{{id}}")
+    }
+    schemas: dict[str, Any] = {}
+    pending = list(_refs(paths))
+    while pending:
+        name = pending.pop().rsplit("/", 1)[-1]
+        if name not in schemas:
+            schemas[name] = document["components"]["schemas"][name]
+            pending.extend(_refs(schemas[name]))
+    return {
+        "x-source": SOURCE,
+        "openapi": document["openapi"],
+        "info": document["info"],
+        "paths": paths,
+        "components": {"schemas": dict(sorted(schemas.items()))},
+    }
+
+
+def translate_nullable(schema: Any) -> Any:
+    """A copy of an OAS 3.0 schema with ``nullable: true`` turned into JSON Schema ``type`` lists."""
+    if isinstance(schema, list):
+        return [translate_nullable(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: translate_nullable(value) for key, value in schema.items() if key != "nullable"}
+    if schema.get("nullable") is True and "type" in out:
+        types = out["type"] if isinstance(out["type"], list) else [out["type"]]
+        out["type"] = [*types, "null"]
+        if "enum" in out:
+            out["enum"] = [*out["enum"], None]
+    return out
+
+
+@cache
+def load_subset() -> dict[str, Any]:
+    """The shipped subset, with ``nullable`` translated (cached; do not mutate)."""
+    return translate_nullable(json.loads(SUBSET_PATH.read_text(encoding="utf-8")))
+
+
+@cache
+def _validator(schema_name: str) -> Draft4Validator:
+    document = load_subset()
+    if schema_name not in document["components"]["schemas"]:
+        raise KeyError(f"no component schema {schema_name!r} in the OpenAPI subset")
+    registry: Registry = Registry().with_resource(_BASE_URI, DRAFT4.create_resource(document))
+    return Draft4Validator(
+        {"$ref": f"{_BASE_URI}#/components/schemas/{schema_name}"}, registry=registry
+    )
+
+
+def validate(schema_name: str, instance: Any) -> list[str]:
+    """Messages for every way ``instance`` breaks component schema ``schema_name`` (empty = valid).
+
+    Each message is ``"<json path>: <jsonschema message>"``, e.g.
+    ``"$.severity: 'Low' is not one of ['INFO', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL']"``.
+    """
+    errors = sorted(_validator(schema_name).iter_errors(instance), key=lambda e: list(e.path))
+    return [f"{e.json_path}: {e.message}" for e in errors]
+
+
+def _schema_name(content: dict[str, Any] | None) -> str | None:
+    if not content:
+        return None
+    ref = content.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref")
+    return ref.rsplit("/", 1)[-1] if ref else None
+
+
+def operation_schemas(kind: str, method: str, item: bool) -> tuple[str | None, dict[int, str | None]]:
+    """``(request schema, {status: response schema})`` of one operation, by component name.
+
+    ``item`` selects ``/{kind}/{id}`` over ``/{kind}``. Raises ``KeyError`` when the document
+    has no such operation (e.g. ``PUT /queries/{id}``).
+    """
+    path = f"/{kind}/{{id}}" if item else f"/{kind}"
+    operation = load_subset()["paths"][path][method.lower()]
+    responses = {
+        int(status): _schema_name(response) for status, response in operation["responses"].items()
+    }
+    return _schema_name(operation.get("requestBody")), responses
+
