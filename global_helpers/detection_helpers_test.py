@@ -2,9 +2,8 @@
 
 import unittest
 
-from panther_core.enriched_event import PantherEvent
-
 import detection_helpers as helpers
+from panther_core.enriched_event import PantherEvent
 
 
 class DigTest(unittest.TestCase):
@@ -36,7 +35,10 @@ class CloudTrailTest(unittest.TestCase):
                 },
                 "Deployer/run-7",
             ),
-            ({"type": "AWSService", "invokedBy": "lambda.amazonaws.com"}, "lambda.amazonaws.com"),
+            (
+                {"type": "AWSService", "invokedBy": "lambda.amazonaws.com"},
+                "lambda.amazonaws.com",
+            ),
             ({"type": "FederatedUser", "principalId": "1:bob"}, "1:bob"),
             ({}, helpers.UNKNOWN),
         ]
@@ -50,7 +52,9 @@ class CloudTrailTest(unittest.TestCase):
         self.assertFalse(helpers.cloudtrail_succeeded({"errorCode": "AccessDenied"}))
 
     def test_context_is_json_friendly(self):
-        context = helpers.cloudtrail_context(PantherEvent({"eventName": "X", "userIdentity": {"type": "Root"}}))
+        context = helpers.cloudtrail_context(
+            PantherEvent({"eventName": "X", "userIdentity": {"type": "Root"}})
+        )
         self.assertEqual(context["actor"], "root")
         self.assertEqual(context["error_code"], "")
 
@@ -58,20 +62,36 @@ class CloudTrailTest(unittest.TestCase):
 class PolicyDocumentTest(unittest.TestCase):
     def test_wildcard_principals(self):
         self.assertTrue(helpers.principal_is_anyone("*"))
-        self.assertTrue(helpers.principal_is_anyone({"AWS": ["arn:aws:iam::1:root", "*"]}))
+        self.assertTrue(
+            helpers.principal_is_anyone({"AWS": ["arn:aws:iam::1:root", "*"]})
+        )
         self.assertFalse(helpers.principal_is_anyone({"Service": "s3.amazonaws.com"}))
 
     def test_condition_or_deny_is_not_public(self):
-        conditioned = {"Effect": "Allow", "Principal": "*", "Condition": {"Bool": {"aws:SecureTransport": "true"}}}
+        conditioned = {
+            "Effect": "Allow",
+            "Principal": "*",
+            "Condition": {"Bool": {"aws:SecureTransport": "true"}},
+        }
         deny = {"Effect": "Deny", "Principal": "*"}
-        self.assertEqual(helpers.public_statements({"Statement": [conditioned, deny]}), [])
+        self.assertEqual(
+            helpers.public_statements({"Statement": [conditioned, deny]}), []
+        )
 
     def test_single_statement_object(self):
-        statement = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:GetObject"}
-        self.assertEqual(helpers.public_statements({"Statement": statement}), [statement])
+        statement = {
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": "s3:GetObject",
+        }
+        self.assertEqual(
+            helpers.public_statements({"Statement": statement}), [statement]
+        )
 
     def test_immutable_event_values(self):
-        event = PantherEvent({"doc": {"Statement": [{"Effect": "Allow", "NotPrincipal": {"AWS": "x"}}]}})
+        event = PantherEvent(
+            {"doc": {"Statement": [{"Effect": "Allow", "NotPrincipal": {"AWS": "x"}}]}}
+        )
         self.assertEqual(len(helpers.public_statements(event["doc"])), 1)
 
 
@@ -81,7 +101,10 @@ class OktaAndGitHubTest(unittest.TestCase):
             {
                 "eventType": "user.session.start",
                 "actor": {"alternateId": "a@example.com"},
-                "target": [{"type": "User", "alternateId": "b@example.com"}, {"type": "AppInstance", "id": "0oa1"}],
+                "target": [
+                    {"type": "User", "alternateId": "b@example.com"},
+                    {"type": "AppInstance", "id": "0oa1"},
+                ],
             }
         )
         context = helpers.okta_context(event)

@@ -24,7 +24,9 @@ def _active_keys(resource):
 def policy(resource):
     if _is_root(resource):
         return True
-    return not (_report(resource).get("PasswordEnabled") is True and _active_keys(resource))
+    return not (
+        _report(resource).get("PasswordEnabled") is True and _active_keys(resource)
+    )
 
 
 def title(resource):
@@ -37,5 +39,7 @@ def alert_context(resource):
         "arn": resource.get("Arn", ""),
         "active_access_keys": _active_keys(resource),
         "mfa_active": dig(resource, "CredentialReport", "MfaActive", default=False),
-        "password_last_used": dig(resource, "CredentialReport", "PasswordLastUsed", default=""),
+        "password_last_used": dig(
+            resource, "CredentialReport", "PasswordLastUsed", default=""
+        ),
     }

@@ -18,7 +18,10 @@ def _parsed_policy(resource):
 
 
 def _public_sids(resource):
-    return [str(s.get("Sid", "<no Sid>")) for s in public_statements(_parsed_policy(resource))]
+    return [
+        str(s.get("Sid", "<no Sid>"))
+        for s in public_statements(_parsed_policy(resource))
+    ]
 
 
 def policy(resource):

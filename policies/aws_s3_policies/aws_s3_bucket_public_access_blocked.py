@@ -6,13 +6,19 @@ case-insensitively, since teams write tags by hand). Policies receive a plain di
 
 from detection_helpers import dig
 
-SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+SETTINGS = (
+    "BlockPublicAcls",
+    "IgnorePublicAcls",
+    "BlockPublicPolicy",
+    "RestrictPublicBuckets",
+)
 
 
 def _approved_public(resource):
     tags = resource.get("Tags") or {}
     return any(
-        str(key).lower() == "public-access" and str(value).lower() == "approved" for key, value in tags.items()
+        str(key).lower() == "public-access" and str(value).lower() == "approved"
+        for key, value in tags.items()
     )
 
 
@@ -26,7 +32,9 @@ def policy(resource):
 
 
 def title(resource):
-    return f"S3 bucket [{resource.get('Name', '<unknown>')}] does not block public access"
+    return (
+        f"S3 bucket [{resource.get('Name', '<unknown>')}] does not block public access"
+    )
 
 
 def alert_context(resource):

@@ -8,7 +8,10 @@ ALWAYS_TAMPERING = {"StopLogging", "DeleteTrail"}
 def _weakens_update(event):
     """UpdateTrail that turns off log file validation or multi-region coverage."""
     params = event.get("requestParameters") or {}
-    return params.get("enableLogFileValidation") is False or params.get("isMultiRegionTrail") is False
+    return (
+        params.get("enableLogFileValidation") is False
+        or params.get("isMultiRegionTrail") is False
+    )
 
 
 def _drops_management_events(event):
@@ -20,7 +23,9 @@ def _drops_management_events(event):
 
 
 def rule(event):
-    if event.get("eventSource") != "cloudtrail.amazonaws.com" or not cloudtrail_succeeded(event):
+    if event.get(
+        "eventSource"
+    ) != "cloudtrail.amazonaws.com" or not cloudtrail_succeeded(event):
         return False
     name = event.get("eventName")
     if name in ALWAYS_TAMPERING:
@@ -33,7 +38,9 @@ def rule(event):
 
 
 def _trail(event):
-    trail = event.deep_get("requestParameters", "name") or event.deep_get("requestParameters", "trailName")
+    trail = event.deep_get("requestParameters", "name") or event.deep_get(
+        "requestParameters", "trailName"
+    )
     return str(trail or "<unknown trail>").rsplit("/", 1)[-1]
 
 

@@ -1,6 +1,11 @@
 """A security group rule now accepts traffic from the whole internet on a non-web port."""
 
-from detection_helpers import as_list, cloudtrail_actor, cloudtrail_context, cloudtrail_succeeded
+from detection_helpers import (
+    as_list,
+    cloudtrail_actor,
+    cloudtrail_context,
+    cloudtrail_succeeded,
+)
 
 ANYWHERE = {"0.0.0.0/0", "::/0"}
 WEB_PORTS = {80, 443}
@@ -12,9 +17,13 @@ def _open_permissions(event):
     found = []
     for perm in as_list(event.deep_get("requestParameters", "ipPermissions", "items")):
         cidrs = [r.get("cidrIp") for r in as_list(perm.deep_get("ipRanges", "items"))]
-        cidrs += [r.get("cidrIpv6") for r in as_list(perm.deep_get("ipv6Ranges", "items"))]
+        cidrs += [
+            r.get("cidrIpv6") for r in as_list(perm.deep_get("ipv6Ranges", "items"))
+        ]
         if ANYWHERE.intersection(cidrs):
-            found.append((str(perm.get("ipProtocol")), perm.get("fromPort"), perm.get("toPort")))
+            found.append(
+                (str(perm.get("ipProtocol")), perm.get("fromPort"), perm.get("toPort"))
+            )
     return found
 
 
@@ -29,11 +38,17 @@ def _risky(event):
 def _describe(protocol, from_port, to_port):
     if protocol == "-1":
         return "all traffic"
-    return f"{protocol}/{from_port}" if from_port == to_port else f"{protocol}/{from_port}-{to_port}"
+    return (
+        f"{protocol}/{from_port}"
+        if from_port == to_port
+        else f"{protocol}/{from_port}-{to_port}"
+    )
 
 
 def rule(event):
-    if event.get("eventName") != "AuthorizeSecurityGroupIngress" or not cloudtrail_succeeded(event):
+    if event.get(
+        "eventName"
+    ) != "AuthorizeSecurityGroupIngress" or not cloudtrail_succeeded(event):
         return False
     return bool(_risky(event))
 

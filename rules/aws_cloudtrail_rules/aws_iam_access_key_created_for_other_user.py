@@ -8,7 +8,10 @@ def _target_user(event):
 
 
 def rule(event):
-    if event.get("eventSource") != "iam.amazonaws.com" or event.get("eventName") != "CreateAccessKey":
+    if (
+        event.get("eventSource") != "iam.amazonaws.com"
+        or event.get("eventName") != "CreateAccessKey"
+    ):
         return False
     if not cloudtrail_succeeded(event):
         return False
@@ -31,5 +34,7 @@ def dedup(event):
 def alert_context(event):
     context = cloudtrail_context(event)
     context["target_user"] = _target_user(event)
-    context["access_key_id"] = event.deep_get("responseElements", "accessKey", "accessKeyId", default="")
+    context["access_key_id"] = event.deep_get(
+        "responseElements", "accessKey", "accessKeyId", default=""
+    )
     return context

@@ -33,7 +33,11 @@ def title(event):
 
 def severity(event):
     window = _window_days(event)
-    if event.get("eventName") == "ScheduleKeyDeletion" and window is not None and window <= SHORTEST_WINDOW_DAYS:
+    if (
+        event.get("eventName") == "ScheduleKeyDeletion"
+        and window is not None
+        and window <= SHORTEST_WINDOW_DAYS
+    ):
         return "HIGH"
     return "MEDIUM"
 
@@ -46,5 +50,7 @@ def alert_context(event):
     context = cloudtrail_context(event)
     context["key_id"] = _key(event)
     context["pending_window_days"] = _window_days(event)
-    context["deletion_date"] = event.deep_get("responseElements", "deletionDate", default="")
+    context["deletion_date"] = event.deep_get(
+        "responseElements", "deletionDate", default=""
+    )
     return context

@@ -5,7 +5,12 @@ listed in ``PUBLIC_BUCKETS``; ``is_allowlisted_bucket`` is a separate function s
 tests can mock it.
 """
 
-from detection_helpers import cloudtrail_actor, cloudtrail_context, cloudtrail_succeeded, public_statements
+from detection_helpers import (
+    cloudtrail_actor,
+    cloudtrail_context,
+    cloudtrail_succeeded,
+    public_statements,
+)
 
 PUBLIC_BUCKETS = {"acme-public-website", "acme-release-downloads"}
 
@@ -23,7 +28,10 @@ def _public_statements(event):
 
 
 def rule(event):
-    if event.get("eventSource") != "s3.amazonaws.com" or event.get("eventName") != "PutBucketPolicy":
+    if (
+        event.get("eventSource") != "s3.amazonaws.com"
+        or event.get("eventName") != "PutBucketPolicy"
+    ):
         return False
     if not cloudtrail_succeeded(event) or is_allowlisted_bucket(_bucket(event)):
         return False
@@ -42,7 +50,11 @@ def alert_context(event):
     context = cloudtrail_context(event)
     context["bucket"] = _bucket(event)
     context["public_actions"] = sorted(
-        {str(action) for s in _public_statements(event) for action in _actions(s.get("Action"))}
+        {
+            str(action)
+            for s in _public_statements(event)
+            for action in _actions(s.get("Action"))
+        }
     )
     return context
 

@@ -4,15 +4,27 @@ from detection_helpers import github_context
 
 # action -> (what was switched off, severity)
 DISABLED_CONTROLS = {
-    "org.disable_two_factor_requirement": ("two-factor authentication requirement", "CRITICAL"),
+    "org.disable_two_factor_requirement": (
+        "two-factor authentication requirement",
+        "CRITICAL",
+    ),
     "org.saml_disabled": ("SAML single sign-on", "CRITICAL"),
     "ip_allow_list.disable": ("IP allow list", "HIGH"),
     "org.disable_oauth_app_restrictions": ("OAuth app access restrictions", "HIGH"),
     "secret_scanning.disable": ("secret scanning", "HIGH"),
-    "repository_secret_scanning_push_protection.disable": ("secret scanning push protection", "HIGH"),
-    "secret_scanning_new_repos.disable": ("secret scanning for new repositories", "MEDIUM"),
+    "repository_secret_scanning_push_protection.disable": (
+        "secret scanning push protection",
+        "HIGH",
+    ),
+    "secret_scanning_new_repos.disable": (
+        "secret scanning for new repositories",
+        "MEDIUM",
+    ),
     "dependabot_alerts.disable": ("Dependabot alerts", "MEDIUM"),
-    "dependabot_alerts_new_repos.disable": ("Dependabot alerts for new repositories", "LOW"),
+    "dependabot_alerts_new_repos.disable": (
+        "Dependabot alerts for new repositories",
+        "LOW",
+    ),
 }
 
 

@@ -13,7 +13,9 @@ def rule(event):
 
 
 def title(event):
-    verb = "created as public" if event.get("action") == "repo.create" else "made public"
+    verb = (
+        "created as public" if event.get("action") == "repo.create" else "made public"
+    )
     return f"GitHub repository [{github_repo(event)}] {verb} by [{event.get('actor', '<unknown>')}]"
 
 

@@ -7,7 +7,9 @@ TOP_ROLES = {"super administrator", "organization administrator"}
 
 
 def _roles(event):
-    granted = event.deep_get("debugContext", "debugData", "privilegeGranted", default="")
+    granted = event.deep_get(
+        "debugContext", "debugData", "privilegeGranted", default=""
+    )
     return [role.strip() for role in str(granted).split(",") if role.strip()]
 
 
@@ -19,7 +21,10 @@ def _grantee(event):
 
 
 def rule(event):
-    return event.get("eventType") in GRANT_EVENTS and dig(event, "outcome", "result") == "SUCCESS"
+    return (
+        event.get("eventType") in GRANT_EVENTS
+        and dig(event, "outcome", "result") == "SUCCESS"
+    )
 
 
 def title(event):

@@ -5,7 +5,11 @@ from detection_helpers import okta_context, okta_targets
 
 def _token_name(event):
     tokens = okta_targets(event, "Token")
-    return str(tokens[0].get("displayName") or tokens[0].get("id")) if tokens else "<unnamed token>"
+    return (
+        str(tokens[0].get("displayName") or tokens[0].get("id"))
+        if tokens
+        else "<unnamed token>"
+    )
 
 
 def _actor(event):
@@ -13,7 +17,10 @@ def _actor(event):
 
 
 def rule(event):
-    return event.get("eventType") == "system.api_token.create" and event.deep_get("outcome", "result") == "SUCCESS"
+    return (
+        event.get("eventType") == "system.api_token.create"
+        and event.deep_get("outcome", "result") == "SUCCESS"
+    )
 
 
 def title(event):

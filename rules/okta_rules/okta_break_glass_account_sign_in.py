@@ -18,11 +18,18 @@ def break_glass_accounts():
 
 
 def _watched():
-    return {account.strip().lower() for account in break_glass_accounts().split(",") if account.strip()}
+    return {
+        account.strip().lower()
+        for account in break_glass_accounts().split(",")
+        if account.strip()
+    }
 
 
 def rule(event):
-    if event.get("eventType") != "user.session.start" or event.udm("outcome") != "SUCCESS":
+    if (
+        event.get("eventType") != "user.session.start"
+        or event.udm("outcome") != "SUCCESS"
+    ):
         return False
     # Okta logins are case-insensitive, so compare lower-cased
     return str(event.udm("actor_user", default="")).lower() in _watched()
@@ -41,5 +48,7 @@ def dedup(event):
 
 def alert_context(event):
     context = okta_context(event)
-    context["session_id"] = event.deep_get("authenticationContext", "externalSessionId", default="")
+    context["session_id"] = event.deep_get(
+        "authenticationContext", "externalSessionId", default=""
+    )
     return context

@@ -36,5 +36,7 @@ def dedup(event):
 def alert_context(event):
     context = okta_context(event)
     context["target_user"] = _target(event)
-    context["factor"] = event.deep_get("debugContext", "debugData", "factor", default="all factors")
+    context["factor"] = event.deep_get(
+        "debugContext", "debugData", "factor", default="all factors"
+    )
     return context

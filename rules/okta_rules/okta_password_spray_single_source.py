@@ -21,7 +21,10 @@ def _attempts_per_user(event):
 
 
 def rule(event):
-    return _users(event) >= MIN_DISTINCT_USERS and _attempts_per_user(event) <= MAX_ATTEMPTS_PER_USER
+    return (
+        _users(event) >= MIN_DISTINCT_USERS
+        and _attempts_per_user(event) <= MAX_ATTEMPTS_PER_USER
+    )
 
 
 def title(event):

@@ -20,7 +20,10 @@ def _policy_names(event):
 
 
 def rule(event):
-    return event.get("eventType") in EVENT_VERBS and event.deep_get("outcome", "result") == "SUCCESS"
+    return (
+        event.get("eventType") in EVENT_VERBS
+        and event.deep_get("outcome", "result") == "SUCCESS"
+    )
 
 
 def title(event):
@@ -41,5 +44,7 @@ def alert_context(event):
     context = okta_context(event)
     context["policies"] = _policy_names(event)
     policies = okta_targets(event, "PolicyEntity")
-    context["policy_type"] = dig(policies[0], "detailEntry", "policyType", default="") if policies else ""
+    context["policy_type"] = (
+        dig(policies[0], "detailEntry", "policyType", default="") if policies else ""
+    )
     return context
