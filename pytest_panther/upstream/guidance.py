@@ -1,0 +1,98 @@
+"""Conflict guidance for ``upstream pull``: which detection, which side changed what, and the
+commands to go on.
+
+During ``git rebase`` the *ours* side (index stage 2) is upstream's release plus the fork
+commits already replayed, *theirs* (stage 3) is the fork commit being replayed, named by
+``REBASE_HEAD`` (git-rebase(1)).
+"""
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from pytest_panther.spec.model import ID_FIELDS
+from pytest_panther.spec.yaml import YamlError
+from pytest_panther.spec.yaml import load
+from pytest_panther.upstream.git import Git
+from pytest_panther.upstream.history import repo_at
+from pytest_panther.upstream.history import spec_for_path
+from pytest_panther.upstream.migrate import edit_to_override
+from pytest_panther.upstream.migrate import override_text
+
+__all__ = ["changed_keys", "conflict_guidance"]
+
+
+def _data(git: Git, rev: str, path: str) -> dict[str, Any] | None:
+    text = git.blob(rev, path)
+    if text is None:
+        return None
+    try:
+        data = load(text, path).data
+    except YamlError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def changed_keys(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[str]:
+    """Top-level spec fields whose values differ (in the order of ``old`` then ``new``)."""
+    old, new = old or {}, new or {}
+    keys = [*old, *(k for k in new if k not in old)]
+    return [k for k in keys if old.get(k, ...) != new.get(k, ...)]
+
+
+def _describe(git: Git, old_rev: str, new_rev: str, path: str) -> str:
+    old_exists, new_exists = git.blob_id(old_rev, path), git.blob_id(new_rev, path)
+    if old_exists and not new_exists:
+        return "deleted the file"
+    if new_exists and not old_exists:
+        return "added the file"
+    if path.endswith((".yml", ".yaml")):
+        keys = changed_keys(_data(git, old_rev, path), _data(git, new_rev, path))
+        return f"changed {', '.join(keys)}" if keys else "changed only formatting or comments"
+    numstat = git.out("diff", "--numstat", old_rev, new_rev, "--", path).split("\t")
+    return f"changed the code (+{numstat[0]} -{numstat[1]} lines)" if len(numstat) > 2 else "changed the file"
+
+
+def conflict_guidance(git: Git, paths: list[str], base: str, target: str, overrides: str) -> str:
+    """The text printed when the rebase stops on ``paths``."""
+    commit = git.out("log", "-1", "--format=%h %s", "REBASE_HEAD")
+    fork_parent = "REBASE_HEAD^"
+    base_repo = repo_at(git, base)
+    lines = [f"upstream pull stopped: conflict while replaying your commit {commit} onto {target}", ""]
+    moves: list[str] = []
+    for path in paths:
+        spec = spec_for_path(base_repo, git.root, path)
+        ident = spec.id if spec is not None and spec.id else ""
+        what = f"{spec.kind} {ident}" if ident else "file"
+        lines.append(f"CONFLICT {path} ({what})")
+        lines.append(f"  upstream {base} -> {target}: {_describe(git, base, target, path)}")
+        lines.append(f"  your commit:          {_describe(git, fork_parent, 'REBASE_HEAD', path)}")
+        if ident and path.endswith((".yml", ".yaml")) and git.blob_id(target, path):
+            before, after = _data(git, fork_parent, path), _data(git, "REBASE_HEAD", path)
+            if before is not None and after is not None:
+                fields, blocked = edit_to_override(before, after)
+                if fields and not blocked:
+                    id_key = ID_FIELDS.get(spec.analysis_type, "DetectionID") if spec is not None else "DetectionID"
+                    id_key = id_key if id_key in ("RuleID", "PolicyID") else "DetectionID"
+                    target_file = f"{overrides}/{ident}.yml"
+                    lines.append(f"  your change as an override ({target_file}):")
+                    lines += [f"    {line}" for line in override_text(ident, id_key, fields, path).splitlines() if not line.startswith("#")]
+                    moves.append(f"git checkout --ours -- {shlex.quote(path)} && (write {target_file} as above) && git add {shlex.quote(path)} {shlex.quote(target_file)}")
+                elif blocked:
+                    lines.append(f"  cannot become an override: {', '.join(blocked)}")
+        elif path.endswith(".py"):
+            lines.append("  Python edits cannot become overrides: merge by hand, or copy the detection under a new ID")
+        if not git.blob_id(target, path):
+            lines.append(f"  upstream no longer has this file: `git rm {shlex.quote(path)}` accepts the deletion")
+    lines.append("")
+    lines.append("What to do next:")
+    lines.append("  resolve the conflict markers, then:  git add <file> && panther-gitops upstream pull --continue")
+    if moves:
+        lines.append("  or keep upstream's version and move your edit into an override")
+        lines.append("  (during a rebase \"ours\" is upstream's side):")
+        lines += [f"    {m}" for m in moves]
+        lines.append("    then: panther-gitops upstream pull --continue")
+    lines.append("  or go back to where you were:        git rebase --abort")
+    lines.append(f"`upstream pull --continue` finishes the rebase, records {target} as the base release and")
+    lines.append("runs the tests of the affected detections.")
+    return "\n".join(lines) + "\n"

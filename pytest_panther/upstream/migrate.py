@@ -1,0 +1,163 @@
+"""``panther-gitops upstream migrate-edits``: turn in-place YAML edits of upstream detections
+into override files, so the next rebase onto an upstream release is clean.
+
+For each upstream spec YAML the fork modified since the base release, the field-level
+difference (base → HEAD) is written as ``overrides/<ID>.yml`` and the base release's YAML is
+restored, in one new commit. A file is migrated only when every changed field can be
+overridden and applying the new override to upstream's YAML gives exactly what the fork
+deploys today (checked); otherwise it is left alone and reported, as are in-place ``.py``
+edits (code cannot be an override) and deleted upstream files.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+from pytest_panther.spec.yaml import dump
+from pytest_panther.spec.yaml import load
+from pytest_panther.upstream.config import UpstreamConfig
+from pytest_panther.upstream.git import Git
+from pytest_panther.upstream.history import fork_edits
+from pytest_panther.upstream.history import repo_at
+from pytest_panther.upstream.overrides import LIST_FIELDS
+from pytest_panther.upstream.overrides import SET_FIELDS
+from pytest_panther.upstream.overrides import Override
+from pytest_panther.upstream.overrides import _parse
+from pytest_panther.upstream.overrides import apply_override
+from pytest_panther.upstream.overrides import load_overrides
+
+__all__ = ["MigrateResult", "edit_to_override", "migrate_edits", "override_text"]
+
+_MISSING = object()
+
+
+def edit_to_override(base: dict[str, Any], edited: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Override fields that turn spec data ``base`` into ``edited``, and the changed fields
+    that cannot be expressed (not overridable, or deleted)."""
+    fields: dict[str, Any] = {}
+    blocked: list[str] = []
+    for key in [*base, *(k for k in edited if k not in base)]:
+        old, new = base.get(key, _MISSING), edited.get(key, _MISSING)
+        if old == new:
+            continue
+        if new is _MISSING:
+            blocked.append(f"{key} (removed)")
+        elif key == "Tests":
+            patch = _tests_patch(old if isinstance(old, list) else [], new)
+            if patch is None:
+                blocked.append("Tests (cases without a unique Name)")
+            else:
+                fields[key] = patch
+        elif key in LIST_FIELDS and isinstance(old, list) and isinstance(new, list):
+            patch = {"remove": [v for v in old if v not in new], "add": [v for v in new if v not in old]}
+            patch = {k: v for k, v in patch.items() if v}
+            if [v for v in old if v not in patch.get("remove", [])] + patch.get("add", []) == new:
+                fields[key] = patch
+            else:
+                fields[key] = new
+        elif key in SET_FIELDS or key in LIST_FIELDS:
+            fields[key] = new
+        else:
+            blocked.append(key)
+    return fields, blocked
+
+
+def _tests_patch(old: list[Any], new: Any) -> dict[str, Any] | None:
+    if not isinstance(new, list):
+        return None
+    def names(cases: list[Any]) -> list[Any]:
+        return [c.get("Name") if isinstance(c, dict) else None for c in cases]
+    for cases in (old, new):
+        ns = names(cases)
+        if None in ns or len(set(ns)) != len(ns):
+            return None
+    before = {c["Name"]: c for c in old}
+    after = {c["Name"]: c for c in new}
+    remove = [n for n, c in before.items() if after.get(n) != c]
+    add = [c for c in new if before.get(c["Name"]) != c]
+    patch = {k: v for k, v in (("remove", remove), ("add", add)) if v}
+    return patch
+
+
+def override_text(ident: str, id_key: str, fields: dict[str, Any], source: str) -> str:
+    header = f"# Override of upstream {ident}, moved out of an in-place edit of {source}\n# by `panther-gitops upstream migrate-edits`.\n"
+    return header + dump({id_key: ident, **fields})
+
+
+@dataclass
+class MigrateResult:
+    migrated: list[str] = field(default_factory=list)  # "ID: path -> override path"
+    skipped: list[str] = field(default_factory=list)  # reasons, one per file
+    commit: str | None = None
+
+
+def migrate_edits(git: Git, config: UpstreamConfig, *, commit: bool = True) -> MigrateResult:
+    """Migrate the fork at ``git.root`` (clean tree required; see module docstring).
+
+    :raises GitError: when git fails; :raises RuntimeError: on a dirty tree or no base release.
+    """
+    if not config.base:
+        raise RuntimeError("no base release recorded; run `panther-gitops upstream init --release vX.Y.Z`")
+    if git.rebase_in_progress() or not git.is_clean():
+        raise RuntimeError("commit or stash your changes (and finish any rebase) before migrate-edits")
+    root = git.root
+    base_repo, head_repo = repo_at(git, config.base), repo_at(git, "HEAD")
+    existing, _errors = load_overrides(root, config.overrides)
+    result = MigrateResult()
+    touched: list[str] = []
+    for edit in fork_edits(git, config.base, base_repo):
+        if edit.kind == "python":
+            result.skipped.append(f"{edit.path} ({', '.join(edit.ids) or 'no spec'}): Python edits cannot become overrides; keep the commit or write a new detection")
+            continue
+        if edit.kind != "yaml":
+            continue
+        if edit.status != "M":
+            result.skipped.append(f"{edit.path}: {'deleted' if edit.status == 'D' else 'renamed'} by the fork; restore it and use an `Enabled: false` override or pack selection instead")
+            continue
+        base_spec = base_repo.by_path.get(root / edit.path)
+        head_spec = head_repo.by_path.get(root / edit.path)
+        if base_spec is None or head_spec is None or not base_spec.id:
+            continue
+        ident = base_spec.id
+        if head_spec.id != ident:
+            result.skipped.append(f"{edit.path}: the fork changed the ID {ident} to {head_spec.id}; IDs cannot be overridden")
+            continue
+        fields, blocked = edit_to_override(base_spec.document.data, head_spec.document.data)
+        if blocked:
+            result.skipped.append(f"{edit.path} ({ident}): cannot override {', '.join(blocked)}; left in place")
+            continue
+        old = existing.get(ident)
+        if old is not None:
+            for key, value in old.fields.items():
+                fields[key] = value if key not in fields else apply_override(head_spec.document.data, old)[0].get(key)
+        id_key = {"policy": "PolicyID"}.get(base_spec.analysis_type, "RuleID" if base_spec.id_field == "RuleID" else "DetectionID")
+        target = old.path if old is not None else root / config.overrides / f"{_safe(ident)}.yml"
+        text = override_text(ident, id_key, fields, edit.path)
+        new_override, problems = _parse(load(text, target))
+        expected = apply_override(head_spec.document.data, old)[0] if old is not None else head_spec.document.data
+        if new_override is None or problems or apply_override(base_spec.document.data, new_override)[0] != expected:
+            result.skipped.append(f"{edit.path} ({ident}): the edit cannot be expressed exactly as an override; left in place")
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        upstream_text = git.blob(config.base, edit.path)
+        assert upstream_text is not None
+        (root / edit.path).write_text(upstream_text, encoding="utf-8")
+        touched += [edit.path, target.relative_to(root).as_posix()]
+        result.migrated.append(f"{ident}: {edit.path} -> {target.relative_to(root).as_posix()}")
+    if touched and commit:
+        git.run("add", "--", *touched)
+        ids = ", ".join(m.split(":", 1)[0] for m in result.migrated)
+        message = f"Move in-place edits of upstream detections into overrides\n\nRestores {config.base}'s YAML of {ids} so the next upstream rebase is clean."
+        git.run("commit", "--quiet", "-m", message, "--", *touched)
+        result.commit = git.out("rev-parse", "HEAD")
+    return result
+
+
+def _safe(ident: str) -> str:
+    name = "".join(c if c.isalnum() or c in "._- " else "_" for c in ident).strip(". ")
+    return name or "override"
+
+
+__all__ += ["Override"]

@@ -1,0 +1,196 @@
+"""``panther-gitops upstream pull``: rebase the fork onto an upstream release.
+
+Steps: fetch tags; ``git rebase --onto <tag> <base tag>`` (the fork's own commits are
+replayed on the new release; sync-contract.md §3.5 "releases only"); conflicts on files the
+fork no longer changes (for example after ``migrate-edits`` restored upstream's YAML) are
+resolved to upstream's side automatically; any other conflict stops with guidance
+(:mod:`pytest_panther.upstream.guidance`). After the rebase the new base release is recorded
+in ``pyproject.toml`` (one commit), deletions and renames of upstream IDs and overrides left
+without a detection are reported, and the tests of the affected detections run. The sync git
+hooks (post-rewrite/post-commit) then deploy the result.
+
+State between a stop and ``pull --continue`` is kept in ``$GIT_DIR/panther-upstream/pull.json``.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+
+from pytest_panther.upstream.config import UpstreamConfig
+from pytest_panther.upstream.config import write_config
+from pytest_panther.upstream.git import Git
+from pytest_panther.upstream.git import release_key
+from pytest_panther.upstream.guidance import conflict_guidance
+from pytest_panther.upstream.history import id_changes
+from pytest_panther.upstream.history import repo_at
+from pytest_panther.upstream.overrides import load_overrides
+from pytest_panther.upstream.affected import affected_spec_files
+from pytest_panther.upstream.status import fetch_tags
+from pytest_panther.upstream.status import orphan_lines
+
+__all__ = ["PullError", "PullResult", "TestRunner", "continue_pull", "pull", "run_pytest"]
+
+#: Runs the tests of the given spec files in ``root``; returns pytest's exit code.
+TestRunner = Callable[[Path, list[Path]], int]
+_MAX_STEPS = 10_000
+
+
+class PullError(Exception):
+    """A pull cannot start or continue; the message says why and what to do."""
+
+
+@dataclass
+class PullResult:
+    ok: bool
+    lines: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    tested: list[Path] = field(default_factory=list)
+    tests_exit: int | None = None
+    orphans: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        failed = self.tests_exit not in (None, 0, 5)  # 5: pytest collected nothing
+        return 0 if self.ok and not failed and not self.orphans else 1
+
+
+def run_pytest(root: Path, files: list[Path]) -> int:
+    """Default :data:`TestRunner`: ``python -m pytest -q <files>`` in ``root``."""
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", *map(str, files)], cwd=root, check=False).returncode
+
+
+def _state_file(git: Git) -> Path:
+    return git.git_dir() / "panther-upstream" / "pull.json"
+
+
+def pull(git: Git, config: UpstreamConfig, *, tag: str | None = None, fetch: bool = True, runner: TestRunner | None = run_pytest) -> PullResult:
+    """Start a pull (see module docstring). :raises PullError: when it cannot start."""
+    if fetch:
+        fetch_tags(git, config)
+    if not config.base or git.rev(config.base) is None:
+        raise PullError(f"base release {config.base or '(none)'} unknown; run `panther-gitops upstream init --release vX.Y.Z`")
+    state = _state_file(git)
+    if git.rebase_in_progress():
+        raise PullError("a rebase is in progress; finish it with `panther-gitops upstream pull --continue` or `git rebase --abort`")
+    state.unlink(missing_ok=True)  # a stop that was aborted with `git rebase --abort`
+    if not git.is_clean():
+        raise PullError("commit or stash your changes before pulling upstream")
+    newer = [t for t in git.release_tags() if release_key(t) > release_key(config.base)]
+    if tag is None:
+        if not newer:
+            return PullResult(ok=True, lines=[f"already on the latest upstream release {config.base}"])
+        tag = newer[-1]
+    elif git.rev(tag) is None:
+        raise PullError(f"no tag {tag} (known newer releases: {', '.join(newer) or 'none'})")
+    elif tag not in newer:
+        raise PullError(f"{tag} is not newer than the base release {config.base}")
+    if not git.ok("merge-base", "--is-ancestor", config.base, "HEAD"):
+        raise PullError(f"HEAD does not contain the base release {config.base}; fix `base` in pyproject.toml")
+    branch = git.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False).stdout.strip()
+    if not branch:
+        raise PullError("HEAD is detached; check out your branch first")
+    saved = {"base": config.base, "target": tag, "pre_head": git.out("rev-parse", "HEAD"), "branch": branch}
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text(json.dumps(saved), encoding="utf-8")
+    proc = git.run("rebase", "--onto", tag, config.base, branch, check=False)
+    if proc.returncode != 0 and not git.rebase_in_progress():
+        state.unlink(missing_ok=True)
+        raise PullError(f"git rebase failed: {(proc.stderr or proc.stdout).strip()}")
+    return _drive(git, config, saved, runner)
+
+
+def continue_pull(git: Git, config: UpstreamConfig, *, runner: TestRunner | None = run_pytest) -> PullResult:
+    """Go on after a stop: continue the rebase (the user has ``git add``-ed resolutions) and finish."""
+    state = _state_file(git)
+    if not state.exists():
+        raise PullError("no upstream pull to continue; run `panther-gitops upstream pull`")
+    saved = json.loads(state.read_text(encoding="utf-8"))
+    if git.rebase_in_progress():
+        if git.unmerged():
+            raise PullError(f"unresolved files: {', '.join(git.unmerged())}; resolve them and `git add` them first")
+        _step(git)
+    elif not git.ok("merge-base", "--is-ancestor", saved["target"], "HEAD"):
+        state.unlink()
+        raise PullError("the rebase was aborted; nothing to continue (run `panther-gitops upstream pull` to start again)")
+    return _drive(git, config, saved, runner)
+
+
+def _step(git: Git) -> None:
+    """Continue the rebase, skipping a commit that the resolution left empty."""
+    if git.ok("diff", "--cached", "--quiet"):
+        git.run("rebase", "--skip", check=False)
+    else:
+        git.run("rebase", "--continue", check=False)
+
+
+def _resolve_to_upstream(git: Git, path: str) -> None:
+    stages = {line.split()[2] for line in git.out("ls-files", "-u", "--", path).splitlines()}
+    if "2" in stages:
+        git.run("checkout", "--ours", "--", path)
+        git.run("add", "--", path)
+    else:
+        git.run("rm", "--quiet", "--", path)
+
+
+def _drive(git: Git, config: UpstreamConfig, saved: dict[str, str], runner: TestRunner | None) -> PullResult:
+    auto: list[str] = []
+    for _ in range(_MAX_STEPS):
+        if not git.rebase_in_progress():
+            break
+        unmerged = git.unmerged()
+        if not unmerged:
+            before = git.rev("REBASE_HEAD")
+            _step(git)
+            if git.rebase_in_progress() and not git.unmerged() and git.rev("REBASE_HEAD") == before:
+                return PullResult(ok=False, lines=["upstream pull stopped: git rebase could not continue; see `git status`"])
+            continue
+        # The fork's final version equals the base release's: no customisation left in this
+        # file (e.g. migrate-edits restored it), so upstream's side is the right result.
+        free = [p for p in unmerged if git.blob_id(saved["pre_head"], p) == git.blob_id(saved["base"], p)]
+        for path in free:
+            _resolve_to_upstream(git, path)
+        auto += [p for p in free if p not in auto]
+        rest = [p for p in unmerged if p not in free]
+        if rest:
+            text = conflict_guidance(git, rest, saved["base"], saved["target"], config.overrides)
+            return PullResult(ok=False, lines=text.splitlines(), conflicts=rest)
+        _step(git)
+    return _finish(git, config, saved, auto, runner)
+
+
+def _finish(git: Git, config: UpstreamConfig, saved: dict[str, str], auto: list[str], runner: TestRunner | None) -> PullResult:
+    base, target, pre_head = saved["base"], saved["target"], saved["pre_head"]
+    result = PullResult(ok=True)
+    count = git.out("rev-list", "--count", f"{target}..HEAD")
+    result.lines.append(f"rebased {count} fork commit(s) from {base} onto {target}")
+    result.lines += [f"auto-resolved {p}: no fork changes left in it, took upstream's version" for p in auto]
+    write_config(git.root, {"base": target})
+    git.run("add", "--", "pyproject.toml")
+    git.run("commit", "--quiet", "-m", f"Record upstream release {target} as the base release (was {base})", "--", "pyproject.toml")
+    _state_file(git).unlink(missing_ok=True)
+    old_repo, new_repo, head_repo = repo_at(git, base), repo_at(git, target), repo_at(git, "HEAD")
+    changes = id_changes(git, old_repo, new_repo, base, target)
+    for ident, path in sorted(changes.removed.items()):
+        result.lines.append(f"upstream {target} removed {ident} ({path}); the sync deletes it from Panther")
+    for ident, (new_id, path) in sorted(changes.renamed.items()):
+        result.lines.append(f"upstream {target} renamed {ident} to {new_id} ({path}); the sync deletes {ident} and deploys {new_id}")
+    overrides, errors = load_overrides(git.root, config.overrides)
+    head_ids = {s.id for s in head_repo.specs if s.id}
+    result.orphans = orphan_lines(overrides, head_ids, changes, target, git.root)
+    result.lines += [f"orphaned override: {o}" for o in result.orphans]
+    result.lines += [f"override problem: {e}" for e in errors]
+    files = affected_spec_files(git, head_repo, pre_head, "HEAD", set(overrides), config.overrides)
+    result.tested = files
+    if runner is None or not files:
+        result.lines.append(f"affected detections: {len(files)} (tests not run)")
+        return result
+    result.lines.append(f"running the tests of {len(files)} affected detection(s)")
+    result.tests_exit = runner(git.root, files)
+    verdict = {0: "tests passed", 5: "no tests collected (pytest exit code 5)"}
+    result.lines.append(verdict.get(result.tests_exit, f"tests FAILED (pytest exit code {result.tests_exit})"))
+    return result

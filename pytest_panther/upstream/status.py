@@ -1,0 +1,140 @@
+"""``panther-gitops upstream status``: where the fork stands against upstream releases.
+
+Reports the base release, newer ``vX.Y.Z`` tags, the upstream files the fork changed (diff
+``base..HEAD`` limited to files that exist at the base), the upstream deletions and renames
+since the base that touch customised files or overridden IDs, and which customisations are
+overrides and which are in-place edits (sync-contract.md §3.5: rebase keeps customisations as
+commits on top; overrides keep them out of upstream's files).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+
+from pytest_panther.spec.yaml import YamlError
+from pytest_panther.upstream.config import UpstreamConfig
+from pytest_panther.upstream.git import Git
+from pytest_panther.upstream.git import GitError
+from pytest_panther.upstream.git import release_key
+from pytest_panther.upstream.history import Edit
+from pytest_panther.upstream.history import IdChanges
+from pytest_panther.upstream.history import fork_edits
+from pytest_panther.upstream.history import id_changes
+from pytest_panther.upstream.history import repo_at
+from pytest_panther.upstream.overrides import load_overrides
+from pytest_panther.upstream.overrides import unknown_id_error
+
+__all__ = ["Status", "collect_status", "fetch_tags", "format_status", "orphan_lines"]
+
+
+@dataclass
+class Status:
+    base: str
+    newer: list[str] = field(default_factory=list)
+    edits: list[Edit] = field(default_factory=list)
+    overrides: dict[str, str] = field(default_factory=dict)  # ID -> override file (relative)
+    changes: IdChanges | None = None  # base -> latest newer release
+    touched: list[str] = field(default_factory=list)  # upstream deletions/renames of customised files
+    orphans: list[str] = field(default_factory=list)  # overrides for IDs gone now or in the latest release
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def latest(self) -> str | None:
+        return self.newer[-1] if self.newer else None
+
+
+def fetch_tags(git: Git, config: UpstreamConfig) -> None:
+    """``git fetch --tags <remote>``. :raises GitError: when the remote cannot be fetched."""
+    git.run("fetch", "--quiet", "--tags", config.remote)
+
+
+def collect_status(git: Git, config: UpstreamConfig) -> Status:
+    """The status of the fork at ``git.root`` (tags must already be fetched)."""
+    status = Status(base=config.base)
+    if not config.base:
+        status.problems.append("no base release recorded; run `panther-gitops upstream init --release vX.Y.Z`")
+        return status
+    if git.rev(config.base) is None:
+        status.problems.append(f"base release {config.base} is not a tag here; run `git fetch --tags {config.remote}`")
+        return status
+    if not git.ok("merge-base", "--is-ancestor", config.base, "HEAD"):
+        status.problems.append(f"HEAD does not contain the base release {config.base}; was the branch rebased by hand?")
+    status.newer = [t for t in git.release_tags() if release_key(t) > release_key(config.base)]
+    base_repo = repo_at(git, config.base)
+    head_repo = repo_at(git, "HEAD")
+    status.edits = fork_edits(git, config.base, base_repo)
+    overrides, _errors = load_overrides(git.root, config.overrides)
+    status.overrides = {i: o.path.relative_to(git.root).as_posix() for i, o in overrides.items()}
+    head_ids = {s.id for s in head_repo.specs if s.id}
+    status.orphans = orphan_lines(overrides, head_ids, None, "now", git.root)
+    if status.latest:
+        latest_repo = repo_at(git, status.latest)
+        status.changes = id_changes(git, base_repo, latest_repo, config.base, status.latest)
+        customised = {e.path for e in status.edits}
+        for kind, old, new in git.name_status(config.base, status.latest):
+            if kind == "D" and old in customised:
+                status.touched.append(f"{old}: you changed it; upstream {status.latest} deletes it")
+            elif kind == "R" and old in customised:
+                status.touched.append(f"{old}: you changed it; upstream {status.latest} renames it to {new}")
+        latest_ids = {s.id for s in latest_repo.specs if s.id}
+        known = {line.split(":", 1)[0] for line in status.orphans}
+        for line in orphan_lines(overrides, latest_ids, status.changes, status.latest, git.root):
+            if line.split(":", 1)[0] not in known:
+                status.orphans.append(line)
+    return status
+
+
+def orphan_lines(overrides: dict, ids: set[str], changes: IdChanges | None, where: str, root: Path | None = None) -> list[str]:
+    """``path:line:col: message`` for each override whose ID is not in ``ids`` (paths relative
+    to ``root`` when given)."""
+    lines = []
+    for ident, override in sorted(overrides.items()):
+        if ident in ids:
+            continue
+        error: YamlError = unknown_id_error(override, ids)
+        if changes is not None and ident in changes.renamed:
+            new_id, new_path = changes.renamed[ident]
+            error = YamlError(error.path, error.line, error.col, f"upstream {where} renames {ident!r} to {new_id!r} ({new_path})", f"rename the override to {new_id}")
+        elif changes is not None and ident in changes.removed:
+            error = YamlError(error.path, error.line, error.col, f"upstream {where} removes {ident!r}", "delete the override")
+        if root is not None and Path(error.path).is_relative_to(root):
+            error.path = Path(error.path).relative_to(root).as_posix()
+        lines.append(error.format())
+    return lines
+
+
+def format_status(status: Status) -> str:
+    out = [f"base release: {status.base or '(none)'}"]
+    out += [f"problem: {p}" for p in status.problems]
+    if status.newer:
+        out.append(f"newer releases: {', '.join(status.newer)} (run `panther-gitops upstream pull` for {status.latest})")
+    elif status.base and not status.problems:
+        out.append("newer releases: none")
+    in_place = [e for e in status.edits if e.kind != "other"]
+    out.append(f"in-place edits of upstream detections: {len(in_place)}")
+    for e in in_place:
+        verb = {"M": "modified", "D": "deleted", "R": "renamed", "T": "type changed"}[e.status]
+        ids = f" ({', '.join(e.ids)})" if e.ids else ""
+        hint = "  -> `upstream migrate-edits` can turn it into an override" if e.kind == "yaml" and e.status == "M" else ""
+        out.append(f"  {verb} {e.path}{ids}{hint}")
+    others = [e.path for e in status.edits if e.kind == "other"]
+    if others:
+        out.append(f"other upstream files changed: {', '.join(others)}")
+    out.append(f"overrides: {len(status.overrides)}")
+    out += [f"  {ident}: {path}" for ident, path in sorted(status.overrides.items())]
+    if status.changes is not None and status.latest:
+        for ident, path in sorted(status.changes.removed.items()):
+            out.append(f"upstream {status.latest} removes {ident} ({path})")
+        for ident, (new_id, path) in sorted(status.changes.renamed.items()):
+            out.append(f"upstream {status.latest} renames {ident} to {new_id} ({path})")
+    out += [f"conflict ahead: {t}" for t in status.touched]
+    out += [f"orphaned override: {o}" for o in status.orphans]
+    return "\n".join(out) + "\n"
+
+
+def status_exit_code(status: Status) -> int:
+    return 1 if status.problems or status.orphans else 0
+
+
+__all__ += ["status_exit_code", "GitError"]

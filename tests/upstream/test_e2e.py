@@ -1,0 +1,301 @@
+"""End to end with real git repositories (issue 6): upstream releases v1 -> v2 -> v3 (a changed
+rule, a deleted rule, a renamed RuleID, a changed global helper, a new pack member) and a fork
+with overrides on three upstream rules and one in-place edit."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from upstream_repos import OVERRIDES
+from upstream_repos import brute_force
+from upstream_repos import git
+from upstream_repos import make_fork
+from upstream_repos import make_upstream
+from upstream_repos import write
+
+import pytest_panther.upstream.pull as pull_module
+from pytest_panther.cli.main import main
+from pytest_panther.spec.repository import load_repository
+from pytest_panther.upstream.overrides import apply_overrides
+from pytest_panther.upstream.overrides import load_overrides
+
+V3_DESCRIPTION = "Many failed logins for one user within the dedup window."
+
+GUIDANCE = """\
+CONFLICT rules/okta/brute_force.yml (rule Up.Okta.BruteForce)
+  upstream v1.0.0 -> v3.0.0: changed Threshold, Description
+  your commit:          changed Threshold
+  your change as an override (overrides/Up.Okta.BruteForce.yml):
+    RuleID: Up.Okta.BruteForce
+    Threshold: 10
+
+What to do next:
+  resolve the conflict markers, then:  git add <file> && panther-gitops upstream pull --continue
+  or keep upstream's version and move your edit into an override
+  (during a rebase "ours" is upstream's side):
+    git checkout --ours -- rules/okta/brute_force.yml && (write overrides/Up.Okta.BruteForce.yml as above) && git add rules/okta/brute_force.yml overrides/Up.Okta.BruteForce.yml
+    then: panther-gitops upstream pull --continue
+  or go back to where you were:        git rebase --abort
+`upstream pull --continue` finishes the rebase, records v3.0.0 as the base release and
+runs the tests of the affected detections.
+"""
+
+RENAME_ORPHAN = (
+    "orphaned override: overrides/Up.AWS.AccessKeyCreated.yml:1:1: upstream v3.0.0 renames 'Up.AWS.AccessKeyCreated'"
+    " to 'Up.AWS.IAMKeyCreated' (rules/aws/key_created.yml) (rename the override to Up.AWS.IAMKeyCreated)"
+)
+
+
+@pytest.fixture
+def fork(make_repo: Callable[[str], Path], tmp_path: Path) -> Path:
+    upstream = make_repo("upstream")
+    make_upstream(upstream, 1)
+    fork = tmp_path / "fork"
+    make_fork(upstream, fork)
+    make_upstream(upstream, 3)
+    return fork
+
+
+@pytest.fixture
+def ran(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Spec files (relative) that `upstream pull` asked pytest to run, per run."""
+    runs: list[list[str]] = []
+
+    def record(root: Path, files: list[Path]) -> int:
+        runs.append([f.relative_to(root).as_posix() for f in files])
+        return 0
+
+    monkeypatch.setattr(pull_module, "run_pytest", record)
+    return runs
+
+
+def upstream(fork: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(["upstream", "--root", str(fork), *args])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def effective(fork: Path) -> tuple[dict[str, dict], list[str]]:
+    """Spec data with overrides applied, as tests, validation and sync see it."""
+    overrides, errors = load_overrides(fork)
+    repo = load_repository(fork)
+    errors += apply_overrides(repo, overrides)
+    return {s.id: s.data for s in repo.specs}, [e.format().replace(f"{fork}/", "") for e in errors]
+
+
+def test_status_before_pulling(fork: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = upstream(fork, capsys, "status")
+    assert out == (
+        "base release: v1.0.0\n"
+        "newer releases: v2.0.0, v3.0.0 (run `panther-gitops upstream pull` for v3.0.0)\n"
+        "in-place edits of upstream detections: 1\n"
+        "  modified rules/okta/brute_force.yml (Up.Okta.BruteForce)  -> `upstream migrate-edits` can turn it into an override\n"
+        "overrides: 3\n"
+        "  Up.AWS.AccessKeyCreated: overrides/Up.AWS.AccessKeyCreated.yml\n"
+        "  Up.AWS.RootLogin: overrides/Up.AWS.RootLogin.yml\n"
+        "  Up.Okta.AdminRoleAssigned: overrides/okta-admin.yml\n"
+        "upstream v3.0.0 removes Up.GCP.Legacy (rules/gcp/legacy.yml)\n"
+        "upstream v3.0.0 renames Up.AWS.AccessKeyCreated to Up.AWS.IAMKeyCreated (rules/aws/key_created.yml)\n"
+        f"{RENAME_ORPHAN}\n"
+    )
+    assert code == 1
+
+
+def test_pull_to_v3_then_migrate_then_pull_v4(fork: Path, capsys: pytest.CaptureFixture[str], ran: list[list[str]]) -> None:
+    override_bytes = {rel: (fork / rel).read_bytes() for rel in OVERRIDES}
+    commit = git(fork, "log", "-1", "--format=%h", "HEAD").strip()
+
+    # 1. The in-place edit conflicts with upstream's change on the same lines: stop, name it.
+    code, out = upstream(fork, capsys, "pull")
+    assert code == 1
+    assert out == (
+        f"upstream pull stopped: conflict while replaying your commit {commit} Raise the brute force threshold"
+        " for our office NAT onto v3.0.0\n\n" + GUIDANCE
+    )
+    assert ran == []
+
+    # 2. Resolve by hand (keep upstream's change and our threshold) and continue.
+    write(fork, {"rules/okta/brute_force.yml": brute_force(10, V3_DESCRIPTION)})
+    git(fork, "add", "rules/okta/brute_force.yml")
+    code, out = upstream(fork, capsys, "pull", "--continue")
+    assert out.splitlines() == [
+        "rebased 4 fork commit(s) from v1.0.0 onto v3.0.0",
+        "upstream v3.0.0 removed Up.GCP.Legacy (rules/gcp/legacy.yml); the sync deletes it from Panther",
+        "upstream v3.0.0 renamed Up.AWS.AccessKeyCreated to Up.AWS.IAMKeyCreated (rules/aws/key_created.yml);"
+        " the sync deletes Up.AWS.AccessKeyCreated and deploys Up.AWS.IAMKeyCreated",
+        RENAME_ORPHAN,
+        "running the tests of 5 affected detection(s)",
+        "tests passed",
+    ]
+    assert code == 1  # the orphaned override must be dealt with
+    # changed rule (v2 code), renamed rule, changed helper's user, new pack member, overrides
+    assert ran == [[
+        "rules/aws/key_created.yml",
+        "rules/aws/root_login.yml",
+        "rules/okta/admin_role.yml",
+        "rules/okta/brute_force.yml",
+        "rules/okta/mfa_reset.yml",
+    ]]
+    assert 'base = "v3.0.0"' in (fork / "pyproject.toml").read_text()
+    assert git(fork, "status", "--porcelain", "--untracked-files=no") == ""
+
+    # Overrides survived untouched and still apply; the one for the renamed ID is reported.
+    assert {rel: (fork / rel).read_bytes() for rel in OVERRIDES} == override_bytes
+    specs, errors = effective(fork)
+    assert specs["Up.AWS.RootLogin"]["Severity"] == "Critical"
+    assert specs["Up.AWS.RootLogin"]["OutputIds"] == ["pagerduty-acme"]
+    assert [t["Name"] for t in specs["Up.AWS.RootLogin"]["Tests"]][-1] == "root login by break-glass automation"
+    assert specs["Up.Okta.AdminRoleAssigned"]["Enabled"] is False
+    assert specs["Up.Okta.AdminRoleAssigned"]["Tags"] == ["Identity", "ACME.Tuned"]
+    assert specs["Up.Okta.BruteForce"]["Threshold"] == 10
+    assert "Up.GCP.Legacy" not in specs
+    assert errors == [
+        "overrides/Up.AWS.AccessKeyCreated.yml:1:1: override for unknown detection ID 'Up.AWS.AccessKeyCreated':"
+        " upstream removed or renamed it (did you mean 'Up.AWS.IAMKeyCreated'?)"
+    ]
+    git(fork, "mv", "overrides/Up.AWS.AccessKeyCreated.yml", "overrides/Up.AWS.IAMKeyCreated.yml")
+    git(fork, "commit", "-q", "-m", "Follow upstream's rename of the access key rule")
+    specs, errors = effective(fork)
+    assert errors == [] and specs["Up.AWS.IAMKeyCreated"]["Severity"] == "Low"
+
+    # 3. migrate-edits: the in-place edit becomes an override, upstream's YAML comes back.
+    code, out = upstream(fork, capsys, "migrate-edits")
+    assert code == 0
+    assert out.splitlines()[0] == "migrated Up.Okta.BruteForce: rules/okta/brute_force.yml -> overrides/Up.Okta.BruteForce.yml"
+    assert (fork / "rules/okta/brute_force.yml").read_text() == git(fork, "show", "v3.0.0:rules/okta/brute_force.yml")
+    assert (fork / "overrides/Up.Okta.BruteForce.yml").read_text() == (
+        "# Override of upstream Up.Okta.BruteForce, moved out of an in-place edit of rules/okta/brute_force.yml\n"
+        "# by `panther-gitops upstream migrate-edits`.\n"
+        "RuleID: Up.Okta.BruteForce\n"
+        "Threshold: 10\n"
+    )
+    assert effective(fork)[0]["Up.Okta.BruteForce"]["Threshold"] == 10
+    code, out = upstream(fork, capsys, "status")
+    assert "in-place edits of upstream detections: 0\n" in out and code == 0
+
+    # 4. A later release changes the same lines again: the pull is clean.
+    make_upstream(fork.parent / "upstream", 4)
+    code, out = upstream(fork, capsys, "pull")
+    assert out.splitlines() == [
+        "rebased 6 fork commit(s) from v3.0.0 onto v4.0.0",
+        "auto-resolved rules/okta/brute_force.yml: no fork changes left in it, took upstream's version",
+        "running the tests of 4 affected detection(s)",
+        "tests passed",
+    ]
+    assert code == 0
+    assert (fork / "rules/okta/brute_force.yml").read_text() == git(fork, "show", "v4.0.0:rules/okta/brute_force.yml")
+    specs, errors = effective(fork)
+    assert errors == []
+    assert specs["Up.Okta.BruteForce"]["Threshold"] == 10  # ours, through the override
+    assert specs["Up.Okta.BruteForce"]["Description"] == "Failed logins for one user, tuned in v4."  # upstream's
+    assert git(fork, "diff", "--stat", "v4.0.0", "HEAD", "--", "rules") == " rules/acme/own.py  |  2 ++\n rules/acme/own.yml | 11 +++++++++++\n 2 files changed, 13 insertions(+)\n"
+
+
+def test_conflict_resolved_by_moving_the_edit_into_an_override(fork: Path, capsys: pytest.CaptureFixture[str], ran: list[list[str]]) -> None:
+    assert upstream(fork, capsys, "pull")[0] == 1
+    # Follow the printed guidance.
+    git(fork, "checkout", "--ours", "--", "rules/okta/brute_force.yml")
+    write(fork, {"overrides/Up.Okta.BruteForce.yml": "RuleID: Up.Okta.BruteForce\nThreshold: 10\n"})
+    git(fork, "add", "rules/okta/brute_force.yml", "overrides/Up.Okta.BruteForce.yml")
+    code, out = upstream(fork, capsys, "pull", "--continue")
+    assert out.splitlines()[0] == "rebased 4 fork commit(s) from v1.0.0 onto v3.0.0"
+    assert (fork / "rules/okta/brute_force.yml").read_text() == git(fork, "show", "v3.0.0:rules/okta/brute_force.yml")
+    specs, _ = effective(fork)
+    assert specs["Up.Okta.BruteForce"]["Threshold"] == 10
+    assert specs["Up.Okta.BruteForce"]["Description"] == V3_DESCRIPTION
+
+
+def test_in_place_edit_rebases_cleanly_when_upstream_changed_other_lines(fork: Path, capsys: pytest.CaptureFixture[str], ran: list[list[str]]) -> None:
+    code, out = upstream(fork, capsys, "pull", "--tag", "v2.0.0")
+    assert out.splitlines() == [
+        "rebased 4 fork commit(s) from v1.0.0 onto v2.0.0",
+        "upstream v2.0.0 removed Up.GCP.Legacy (rules/gcp/legacy.yml); the sync deletes it from Panther",
+        "running the tests of 3 affected detection(s)",
+        "tests passed",
+    ]
+    assert code == 0
+    assert ran == [["rules/aws/key_created.yml", "rules/aws/root_login.yml", "rules/okta/admin_role.yml"]]
+    assert effective(fork)[0]["Up.Okta.BruteForce"]["Threshold"] == 10
+
+
+def test_abort_leaves_the_fork_as_it_was(fork: Path, capsys: pytest.CaptureFixture[str], ran: list[list[str]]) -> None:
+    head = git(fork, "rev-parse", "HEAD")
+    assert upstream(fork, capsys, "pull")[0] == 1
+    git(fork, "rebase", "--abort")
+    assert git(fork, "rev-parse", "HEAD") == head
+    assert upstream(fork, capsys, "pull", "--continue") == (
+        1,
+        "panther-gitops upstream pull: the rebase was aborted; nothing to continue (run `panther-gitops upstream pull` to start again)\n",
+    )
+    assert 'base = "v1.0.0"' in (fork / "pyproject.toml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "setup", "message"),
+    [
+        (["--tag", "v9.0.0"], None, "no tag v9.0.0 (known newer releases: v2.0.0, v3.0.0)"),
+        (["--tag", "v1.0.0"], None, "v1.0.0 is not newer than the base release v1.0.0"),
+        ([], "dirty", "commit or stash your changes before pulling upstream"),
+        (["--continue"], None, "no upstream pull to continue; run `panther-gitops upstream pull`"),
+    ],
+)
+def test_pull_refuses(fork: Path, capsys: pytest.CaptureFixture[str], args: list[str], setup: str | None, message: str) -> None:
+    if setup == "dirty":
+        write(fork, {"rules/acme/own.py": "def rule(event):\n    return False\n"})
+    assert upstream(fork, capsys, "pull", *args) == (1, f"panther-gitops upstream pull: {message}\n")
+
+
+def test_migrate_edits_reports_what_it_cannot_move(fork: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(fork, {
+        "rules/aws/root_login.py": "def rule(event):\n    return False\n",
+        "rules/okta/admin_role.yml": (fork / "rules/okta/admin_role.yml").read_text().replace("Okta.SystemLog", "Okta.Other"),
+    })
+    git(fork, "commit", "-q", "-am", "more in-place edits")
+    code, out = upstream(fork, capsys, "migrate-edits")
+    assert code == 1
+    assert out.splitlines() == [
+        "migrated Up.Okta.BruteForce: rules/okta/brute_force.yml -> overrides/Up.Okta.BruteForce.yml",
+        "not migrated: rules/aws/root_login.py (Up.AWS.RootLogin): Python edits cannot become overrides; keep the commit or write a new detection",
+        "not migrated: rules/okta/admin_role.yml (Up.Okta.AdminRoleAssigned): cannot override LogTypes; left in place",
+        out.splitlines()[-1],
+    ]
+    assert out.splitlines()[-1].startswith("committed ")
+    assert git(fork, "status", "--porcelain", "--untracked-files=no") == ""
+
+
+def test_migrate_merges_into_an_existing_override(fork: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(fork, {"rules/aws/root_login.yml": (fork / "rules/aws/root_login.yml").read_text().replace("Severity: High", "Severity: Medium\nRunbook: Call the on-call.")})
+    git(fork, "commit", "-q", "-am", "edit an overridden rule in place")
+    before, _ = effective(fork)
+    code, out = upstream(fork, capsys, "migrate-edits")
+    assert code == 0, out
+    after, errors = effective(fork)
+    assert errors == [] and after["Up.AWS.RootLogin"] == before["Up.AWS.RootLogin"]
+    assert after["Up.AWS.RootLogin"]["Severity"] == "Critical" and after["Up.AWS.RootLogin"]["Runbook"] == "Call the on-call."
+
+
+def test_init_detects_the_base_release(make_repo: Callable[[str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    up = make_repo("up")
+    make_upstream(up, 2)
+    git(tmp_path, "clone", "-q", str(up), "fork2")
+    fork = tmp_path / "fork2"
+    code, out = upstream(fork, capsys, "init", "--url", str(up))
+    assert code == 0
+    assert out.splitlines() == [
+        f"added remote upstream -> {up}",
+        "enabled git rerere (conflict resolutions are remembered)",
+        "recorded base release v2.0.0 in pyproject.toml",
+        "committed pyproject.toml",
+    ]
+    assert git(fork, "config", "rerere.enabled").strip() == "true"
+    assert (fork / "pyproject.toml").read_text() == f'[tool.pytest-panther.upstream]\nurl = "{up}"\nremote = "upstream"\nbase = "v2.0.0"\n'
+
+
+def test_real_pytest_runs_the_affected_detections(fork: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without a stub: `pull` runs pytest (this plugin) on the affected spec files."""
+    code, out = upstream(fork, capsys, "pull", "--tag", "v2.0.0")
+    assert code == 0, out
+    assert "running the tests of 3 affected detection(s)" in out
+    assert "tests passed" in out
