@@ -6,8 +6,9 @@ documentation and from every backend-verified test in panther-analysis
 (shared/reference/local-evaluation.md §7.2); results are "evaluated locally".
 
 Group: for one join value (the value of each member's ``MatchCriteria`` field; without criteria
-everything joins), every non-absent member needs ``MinMatchCount`` (default 1, at most
-``MaxMatchCount``) matches inside one window of ``LookbackWindowMinutes``, in any order. The
+everything joins), every non-absent member needs ``MinMatchCount`` (default 1) matches inside one
+window of ``LookbackWindowMinutes``, in any order, and at most ``MaxMatchCount`` matches in the
+neighbourhood the absence check uses [INFER: no test covers MaxMatchCount]. The
 group-level ``MinMatchCount`` is how many non-absent members must be satisfied (default all).
 An ``Absence`` member must have no match with that join value near the chosen matches
 (:class:`CorrelationOptions.group_absence`).
@@ -152,7 +153,7 @@ class CorrelationRule:
             for m in present:
                 inside = [e for e in times[m.id] if start <= e.time <= start + lookback]
                 best[m.id] = max(best[m.id], len(inside))
-                if len(inside) >= m.min_count and (m.max_count is None or len(inside) <= m.max_count):
+                if len(inside) >= m.min_count:
                     satisfied += 1
                     chosen.extend(inside[: max(m.min_count, 1)])
             if satisfied < need or not chosen:
@@ -163,6 +164,13 @@ class CorrelationRule:
             else:
                 low, high = first, first + lookback
             hits = [(m.id, e) for m in absent for e in times[m.id] if low <= e.time <= high]
+            too_many = [
+                (m, n) for m in present if m.max_count is not None and (n := sum(1 for e in times[m.id] if low <= e.time <= high)) > m.max_count
+            ]
+            if too_many and not hits:
+                m, n = too_many[0]
+                conflict = f"{m.id!r} matched {n} times within the {lookback:g}-minute lookback, MaxMatchCount is {m.max_count}"
+                continue
             if not hits:
                 labels = ", ".join(f"{e.label}" for e in sorted(chosen, key=lambda e: e.time))
                 return True, f"{satisfied} member(s) matched within {lookback:g} minutes (at {labels})"
@@ -171,9 +179,8 @@ class CorrelationRule:
             return False, conflict
         short = [
             f"{m.id!r} has {best[m.id]} match(es) within {lookback:g} minutes, needs {m.min_count}"
-            + (f" to {m.max_count}" if m.max_count is not None else "")
             for m in present
-            if best[m.id] < m.min_count or (m.max_count is not None and best[m.id] > m.max_count)
+            if best[m.id] < m.min_count
         ]
         if not short:
             short = [f"fewer than {need} members match together within {lookback:g} minutes"]

@@ -31,6 +31,7 @@ from typing import Any
 import jmespath
 from jmespath.exceptions import JMESPathError
 
+from pytest_panther.evaluate.conditions import all_condition_names
 from pytest_panther.evaluate.expressions import condition_error
 from pytest_panther.evaluate.keys import enrichment_target
 from pytest_panther.spec.model import Spec
@@ -136,6 +137,12 @@ def _leaf(document: Document, keys: Keys, expr: Mapping[str, Any]) -> dict[str, 
     if "Condition" not in expr:
         raise document.error(keys, "filter expression has no Condition", "or use All / Any")
     condition = expr["Condition"]
+    if condition not in FILTER_OPERATORS and condition in all_condition_names():
+        raise document.error(
+            [*keys, "Condition"],
+            f"Condition {condition!r} is not supported in InlineFilters",
+            "filters take comparisons, (I)Contains/StartsWith/EndsWith, IsIn, IsNullOrEmpty, CIDR and public/private IP checks",
+        )
     if condition not in FILTER_OPERATORS:
         raise condition_error(document, keys, condition, sorted(FILTER_OPERATORS))
     target = _target(document, keys, expr)
