@@ -1,2 +1,122 @@
-"""pytest hooks of pytest-panther (hooks only; the work is in the other modules)."""
+"""pytest hooks of pytest-panther (hooks only; the work is in the other modules).
+
+Registered through the ``pytest11`` entry point ``panther``, so ``pytest`` in a detection
+repository collects every test case of every detection.
+"""
 from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+
+import pytest
+
+from pytest_panther import hookspecs
+from pytest_panther.collect import DetectionNode
+from pytest_panther.collect import SpecFile
+from pytest_panther.collect import TestCaseItem
+from pytest_panther.options import add_options
+from pytest_panther.options import settings_from_config
+from pytest_panther.selection import apply_selection
+from pytest_panther.session import PantherSession
+from pytest_panther.summary import Summary
+
+SESSION = pytest.StashKey[PantherSession]()
+SUMMARY = pytest.StashKey[Summary]()
+
+_MARKERS = (
+    "panther(id, kind, severity, enabled): a Panther detection test case (pytest-panther)",
+    "rule: test case of a rule", "scheduled_rule: test case of a scheduled rule",
+    "policy: test case of a policy", "correlation_rule: test case of a correlation rule",
+    "simple_detection: test case of a YAML simple detection", "derived: test case of a derived detection",
+    "enabled: detection has Enabled: true", "disabled: detection is not enabled",
+    "severity_info: Severity Info", "severity_low: Severity Low", "severity_medium: Severity Medium",
+    "severity_high: Severity High", "severity_critical: Severity Critical",
+    "log_type(name): the detection covers this log type or resource type",
+    "tag(name): the detection carries this tag",
+    "xdist_group(name): pytest-xdist group (one per detection, for --dist loadgroup)",
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in _MARKERS:
+        config.addinivalue_line("markers", line)
+    settings = settings_from_config(config)
+    config.stash[SESSION] = PantherSession(config, settings)
+    summary = Summary()
+    config.stash[SUMMARY] = summary
+    # A plugin object, so that its pytest_runtest_logreport also sees xdist workers' reports.
+    config.pluginmanager.register(summary, "panther-summary")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[SESSION].start()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    panther = session.config.stash.get(SESSION, None)
+    if panther is not None:
+        panther.finish()
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SpecFile | None:
+    if file_path.suffix not in (".yml", ".yaml"):
+        return None
+    panther = parent.config.stash[SESSION]
+    if not panther.spec_file_known(file_path):
+        return None
+    return SpecFile.from_parent(parent, path=file_path, panther=panther)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    report = yield
+    if report.failed and isinstance(collector, pytest.Module) and "No module named 'panther_analysis_tool'" in str(report.longrepr):
+        # panther-analysis ships unittest files that import PAT itself; without PAT installed
+        # they cannot run: say so instead of aborting the whole collection.
+        reason = f"{collector.path.name} imports panther_analysis_tool, which is not installed"
+        return pytest.CollectReport(report.nodeid, "skipped", (str(collector.path), 0, f"Skipped: {reason}"), [])
+    return report
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    panther = config.stash[SESSION]
+    apply_selection(panther, config, items)
+    summary = config.stash[SUMMARY]
+    seen: set[str] = set()
+    for spec in panther.repo.detections:
+        if spec.id and spec.id not in seen:
+            seen.add(spec.id)
+            if not panther.test_cases_of(spec) and config.hook.pytest_panther_collect_spec(spec=spec, config=config) is not False:
+                summary.without_tests.append(spec.id)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, None, None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if isinstance(item, TestCaseItem) and report.when == "call":
+        failure = str(report.longrepr) if report.failed else None
+        item.config.hook.pytest_panther_test_case_result(item=item, passed=report.passed, failure=failure)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    summary = config.stash.get(SUMMARY, None)
+    if summary is None or (not summary.outcomes and not summary.without_tests):
+        return
+    verbose = config.get_verbosity() >= 0
+    lines = summary.lines(verbose)
+    if verbose:
+        terminalreporter.write_sep("-", "panther summary")
+    for line in lines:
+        terminalreporter.write_line(line)
+
+
+__all__ = ["DetectionNode"]

@@ -1,0 +1,175 @@
+"""Collection nodes: one ``SpecFile`` per spec YAML, one ``DetectionNode`` per detection, one
+``TestCaseItem`` per entry of ``Tests:``.
+
+Node ids are ``<spec path>::<detection ID>::<test name>``; a repeated test name gets an error item
+``<name> [#k]`` instead of being merged. Problems found by validation become a failing
+``<spec path>::validate`` item, so they show in the exit code and in JUnit, while every other
+detection still runs.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_panther import report
+from pytest_panther.engine.runner import run_item
+from pytest_panther.session import PantherSession
+from pytest_panther.spec.model import Spec
+from pytest_panther.spec.model import TestCase
+
+__all__ = ["DetectionNode", "ProblemItem", "SpecFile", "TestCaseItem", "MinimumTestsItem"]
+
+_NOT_LOCAL_REASON = {
+    "correlation_rule": "correlation rule: needs pytest_panther.evaluate.correlation to run locally",
+    "simple_detection": "simple detection: needs pytest_panther.evaluate.simple to run locally",
+}
+
+
+class PantherFailure(Exception):
+    """A detection test failed; ``str()`` is the full report for a person."""
+
+
+class SpecFile(pytest.File):
+    """One analysis spec file (or a YAML file under the panther paths that failed to parse)."""
+
+    def __init__(self, *, panther: PantherSession, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.panther = panther
+
+    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
+        path = self.path.resolve()
+        problems = self.panther.problems.get(path, [])
+        if problems:
+            yield ProblemItem.from_parent(self, name="validate", problems=[str(p) for p in problems])
+        spec = self.panther.repo.by_path.get(path)
+        if spec is not None and spec.is_detection and spec.id:
+            yield DetectionNode.from_parent(self, name=spec.id, spec=spec)
+
+
+class DetectionNode(pytest.Collector):
+    """A detection; its children are its test cases."""
+
+    def __init__(self, *, spec: Spec, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec = spec
+        self.add_marker(pytest.mark.xdist_group(name=str(spec.path)))
+        for marker in _markers(spec):
+            self.add_marker(marker)
+        self.extra_keyword_matches.update(spec.log_types + spec.tags + [spec.severity, spec.kind])
+
+    @property
+    def panther(self) -> PantherSession:
+        assert isinstance(self.parent, SpecFile)
+        return self.parent.panther
+
+    def collect(self) -> Iterator[pytest.Item]:
+        settings = self.panther.settings
+        cases = self.panther.test_cases_of(self.spec)
+        seen: dict[str, TestCase] = {}
+        for case in cases:
+            name = case.name
+            first = seen.get(name)
+            if first is not None:
+                yield ProblemItem.from_parent(
+                    self,
+                    name=f"{name} [#{case.index + 1}]",
+                    problems=[f"{self.spec.path}:{case.line}:1: duplicate test name {name!r} "
+                              f"(first used on line {first.line}; test names must be unique per detection)"],
+                )
+                continue
+            seen[name] = case
+            item = TestCaseItem.from_parent(self, name=name, spec=self.spec, case=case)
+            if settings.skip_disabled and not self.spec.enabled:
+                item.add_marker(pytest.mark.skip(reason="detection disabled (--panther-skip-disabled)"))
+            elif not self.panther.can_evaluate(self.spec.kind):
+                item.add_marker(pytest.mark.skip(reason=_NOT_LOCAL_REASON[self.spec.kind]))
+            yield item
+        shortfall = minimum_tests_shortfall(self.spec, cases, settings.minimum_tests)
+        if shortfall:
+            yield MinimumTestsItem.from_parent(self, name="[minimum tests]", message=shortfall)
+
+
+def minimum_tests_shortfall(spec: Spec, cases: list[TestCase], minimum: int) -> str:
+    """PAT's ``--minimum-tests`` rule (semantics.md §5.8): fewer than N tests, or, for N >= 2, no
+    true and false ``ExpectedResult`` pair. Returns the message, or "" when the detection meets it."""
+    if minimum <= 0:
+        return ""
+    problems = []
+    if len(cases) < minimum:
+        problems.append(f"{minimum} tests required but only {len(cases)} found")
+    results = [c.data.get("ExpectedResult") for c in cases if isinstance(c.data, dict)]
+    if minimum > 1 and not (any(r for r in results) and any(not r for r in results)):
+        problems.append("expected at least one positive (ExpectedResult: true) and one negative (false) test")
+    if not problems:
+        return ""
+    return f"{spec.path}:1:1: insufficient test coverage for {spec.id}: " + "; ".join(problems)
+
+
+def _markers(spec: Spec) -> list[pytest.MarkDecorator]:
+    marks = [
+        pytest.mark.panther(id=spec.id, kind=spec.kind, severity=spec.severity, enabled=spec.enabled),
+        getattr(pytest.mark, spec.kind),
+        pytest.mark.enabled if spec.enabled else pytest.mark.disabled,
+    ]
+    if spec.severity:
+        marks.append(getattr(pytest.mark, f"severity_{spec.severity.lower()}"))
+    marks.extend(pytest.mark.log_type(name=log_type) for log_type in spec.log_types)
+    marks.extend(pytest.mark.tag(name=tag) for tag in spec.tags)
+    return marks
+
+
+class TestCaseItem(pytest.Item):
+    """One entry of a detection's ``Tests:``."""
+
+    __test__ = False
+
+    def __init__(self, *, spec: Spec, case: TestCase, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec = spec
+        self.case = case
+        self.user_properties.append(("panther_detection", spec.id))
+
+    @property
+    def panther(self) -> PantherSession:
+        assert isinstance(self.parent, DetectionNode)
+        return self.parent.panther
+
+    def runtest(self) -> None:
+        failure = run_item(self.panther, self.spec, self.case)
+        if failure is not None:
+            raise PantherFailure(failure)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, PantherFailure):
+            return str(excinfo.value)
+        return report.internal_error(self.spec, self.case, excinfo)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.case.line - 1, f"{self.spec.id}: {self.name}"
+
+
+class ProblemItem(pytest.Item):
+    """Fails with validation problems (each ``path:line:col: message (hint)``)."""
+
+    def __init__(self, *, problems: list[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.problems = problems
+
+    def runtest(self) -> None:
+        raise PantherFailure("\n".join(self.problems))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
+        return str(excinfo.value)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"{self.name}: {self.problems[0] if self.problems else ''}"
+
+
+class MinimumTestsItem(ProblemItem):
+    """Fails when a detection has fewer tests than ``--panther-minimum-tests`` asks for."""
+
+    def __init__(self, *, message: str, **kwargs: Any) -> None:
+        super().__init__(problems=[message], **kwargs)

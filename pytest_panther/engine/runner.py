@@ -1,0 +1,83 @@
+"""Run one test case of one detection and say what failed (or nothing).
+
+Ties the pieces together: the loaded detection (shared or fresh), the hermetic guard, panther-core's
+run and interpretation (:mod:`pytest_panther.engine.verdict`), and the failure report
+(:mod:`pytest_panther.report`).
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from pytest_panther import report
+from pytest_panther.engine.datamodels import DataModelError
+from pytest_panther.engine.detection import IGNORED_WITHOUT_DESTINATIONS
+from pytest_panther.engine.detection import CaseError
+from pytest_panther.engine.detection import run_case
+from pytest_panther.engine.hermetic import hermetic
+from pytest_panther.engine.verdict import judge
+from pytest_panther.spec.model import Spec
+from pytest_panther.spec.model import TestCase
+from pytest_panther.spec.yaml import YamlError
+
+if TYPE_CHECKING:
+    from pytest_panther.session import PantherSession
+
+__all__ = ["run_item"]
+
+
+def run_item(session: PantherSession, spec: Spec, case: TestCase) -> str | None:
+    """Run ``case`` of ``spec``; return the failure report, or None when the test passed."""
+    data = case.data
+    if not isinstance(data, dict):
+        return report.case_problem(spec, case, f"a test case must be a mapping, got {type(data).__name__}")
+    expected = data.get("ExpectedResult")
+    if not isinstance(expected, bool):
+        return report.case_problem(
+            spec, case, f"ExpectedResult must be true or false, got {expected!r}",
+            hint='write `ExpectedResult: true` without quotes' if isinstance(expected, str) else "",
+        )
+    if spec.kind == "correlation_rule":
+        return _run_correlation(session, spec, case)
+    settings = session.settings
+    try:
+        loaded = session.detection(spec, fresh=settings.fresh_module)
+    except YamlError as exc:  # a malformed simple detection or inline filter
+        return str(exc)
+    if loaded.setup_error is not None:
+        return report.setup_failure(spec, case, loaded.setup_error)
+    ignore = [] if settings.available_destinations else IGNORED_WITHOUT_DESTINATIONS
+    try:
+        with hermetic(settings.secrets, allow_network=settings.allow_network):
+            result, expected_ids = run_case(loaded, data, session.data_models, session.destinations)
+    except CaseError as exc:
+        return report.case_problem(spec, case, str(exc))
+    except DataModelError as exc:
+        return report.case_problem(spec, case, f"the event's data model is broken: {exc}")
+    verdict = judge(
+        result,
+        name=case.name,
+        expected=expected,
+        matcher_name=loaded.core.matcher_function_name,
+        suppress_alert=bool(getattr(loaded.core, "suppress_alert", False)),
+        expected_destinations=expected_ids,
+        ignore_exception_types=ignore,
+    )
+    if verdict.passed:
+        return None
+    return report.verdict_failure(spec, case, verdict)
+
+
+def _run_correlation(session: PantherSession, spec: Spec, case: TestCase) -> str | None:
+    correlation = importlib.import_module("pytest_panther.evaluate.correlation")
+    cache = session.__dict__.setdefault("_correlation_cache", {})
+    try:
+        compiled = cache.get(spec.path)
+        if compiled is None:
+            compiled = cache[spec.path] = correlation.compile_correlation(spec)
+    except YamlError as exc:
+        return str(exc)
+    outcome = compiled.run_test(case.data)
+    if outcome.passed:
+        return None
+    return report.correlation_failure(spec, case, outcome.explanation)

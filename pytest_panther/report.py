@@ -1,0 +1,134 @@
+"""Failure reports a detection engineer can act on.
+
+Every report starts with ``<spec>:<line>: <detection ID> / <test name>`` (the line of the failing
+test case), says what was expected and what happened, which function failed, and shows the
+traceback cut to the repository's own Python frames (the detection, global helpers, data models)
+— never panther-core or plugin internals.
+"""
+from __future__ import annotations
+
+import json
+import sysconfig
+import traceback
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_panther.engine.verdict import Verdict
+from pytest_panther.spec.model import Spec
+from pytest_panther.spec.model import TestCase
+
+__all__ = ["case_problem", "correlation_failure", "internal_error", "setup_failure", "verdict_failure"]
+
+_PACKAGE_DIR = str(Path(__file__).resolve().parent)
+_LIBRARY_DIRS = tuple(
+    {str(Path(p).resolve()) for key in ("stdlib", "platstdlib", "purelib", "platlib") if (p := sysconfig.get_paths().get(key))}
+)
+
+
+def _header(spec: Spec, case: TestCase) -> str:
+    return f"{spec.path}:{case.line}: {spec.kind.replace('_', ' ')} {spec.id} / test {case.name!r}"
+
+
+def _is_own(filename: str) -> bool:
+    """A frame of the repository's code: not the standard library, an installed package or us."""
+    return (
+        not filename.startswith(_LIBRARY_DIRS)
+        and "site-packages" not in filename
+        and not filename.startswith(_PACKAGE_DIR)
+        and not filename.startswith("<")
+    )
+
+
+def _own_frames(exc: BaseException) -> str:
+    """The traceback of ``exc`` limited to the repository's own files."""
+    frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if _is_own(frame.filename)]
+    if not frames:
+        return ""
+    lines = "".join(traceback.format_list(frames)).rstrip("\n")
+    return "    Traceback (detection code only):\n" + "\n".join("    " + line for line in lines.splitlines())
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _outcome_words(spec: Spec, expected: bool) -> str:
+    if spec.analysis_type == "policy":
+        return "compliant (policy returns true)" if expected else "non-compliant, an alert (policy returns false)"
+    return "an alert (rule returns true)" if expected else "no alert (rule returns false)"
+
+
+def verdict_failure(spec: Spec, case: TestCase, verdict: Verdict) -> str:
+    out = [_header(spec, case)]
+    out.append(f"  expected: {_outcome_words(spec, verdict.expected)}  (ExpectedResult: {str(verdict.expected).lower()})")
+    matcher = spec.analysis_type == "policy" and "policy" or "rule"
+    got = verdict.detection_output
+    if matcher in verdict.exceptions:
+        out.append(f"  actual:   {matcher}() raised {_exc_text(verdict.exceptions[matcher])}")
+    elif got is None:
+        out.append(f"  actual:   {matcher}() returned nothing")
+    else:
+        out.append(f"  actual:   {matcher}() returned {_describe(got)}")
+    for line in verdict.lines:
+        if line.failed:
+            what = line.error or f"returned {line.output} (not as expected)"
+            out.append(f"  [FAIL] {line.name}: {what}")
+    if verdict.destinations_mismatch is not None:
+        want, have = verdict.destinations_mismatch
+        out.append(f"  [FAIL] destinations: expected {want}, got {have} (ExpectedDestinations)")
+    if verdict.unique_error is not None and not any(line.name == "unique" for line in verdict.lines):
+        out.append(f"  [FAIL] unique: {_exc_text(verdict.unique_error)}")
+    for name, exc in verdict.exceptions.items():
+        frames = _own_frames(exc)
+        if frames:
+            out.append(f"  in {name}():")
+            out.append(frames)
+    if verdict.passed is False and len(out) == 3 and verdict.expected is False:
+        out.append("  (the detection alerted although the test expects it not to)")
+    return "\n".join(out)
+
+
+def _exc_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def setup_failure(spec: Spec, case: TestCase, error: BaseException) -> str:
+    py = spec.python_path
+    if isinstance(error, FileNotFoundError):
+        text = f"Filename {spec.data.get('Filename')!r} does not exist (looked for {py})"
+    elif isinstance(error, SyntaxError):
+        text = f"{error.filename}:{error.lineno}:{error.offset or 1}: syntax error: {error.msg}"
+    else:
+        text = f"{_exc_text(error)}"
+    frames = _own_frames(error)
+    body = f"{_header(spec, case)}\n  the detection's module could not be loaded: {text}"
+    if isinstance(error, ModuleNotFoundError):
+        body += f"\n  (is {error.name!r} a global helper with that GlobalID, or an installed package?)"
+    return body + ("\n" + frames if frames else "")
+
+
+def case_problem(spec: Spec, case: TestCase, message: str, hint: str = "") -> str:
+    suffix = f" ({hint})" if hint else ""
+    return f"{spec.path}:{case.line}:1: {spec.id} / test {case.name!r}: {message}{suffix}"
+
+
+def correlation_failure(spec: Spec, case: TestCase, explanation: str) -> str:
+    return (
+        f"{_header(spec, case)}\n"
+        f"  expected: ExpectedResult {str(case.data.get('ExpectedResult')).lower()} (evaluated locally)\n"
+        f"  {explanation}"
+    )
+
+
+def internal_error(spec: Spec, case: TestCase, excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    return (
+        f"{_header(spec, case)}\n  unexpected error while running the test: {_exc_text(excinfo.value)}\n"
+        + "".join(traceback.format_exception(excinfo.value))
+    )

@@ -1,0 +1,44 @@
+"""Which collected items run: ``--panther-filter``, ``--panther-changed-since`` and the
+``pytest_panther_collect_spec`` hook. Items left out are reported as deselected."""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from pytest_panther.session import PantherSession
+
+__all__ = ["apply_selection"]
+
+
+def apply_selection(panther: PantherSession, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect items of detections that the filters, the change selection or a
+    ``pytest_panther_collect_spec`` implementation leave out."""
+    settings = panther.settings
+    affected = None
+    if settings.changed_since:
+        select = importlib.import_module("pytest_panther.select")
+        changed = select.changed_files(panther.root, settings.changed_since)
+        affected = {p.resolve() for p in select.affected_specs(panther.repo, changed)}
+    keep: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    verdicts: dict[object, bool] = {}
+    for item in items:
+        spec = getattr(item, "spec", None) or getattr(getattr(item, "parent", None), "spec", None)
+        if spec is None:
+            keep.append(item)
+            continue
+        wanted = verdicts.get(id(spec))
+        if wanted is None:
+            wanted = all(f.matches(spec.data) for f in settings.filters)
+            if wanted and affected is not None:
+                wanted = spec.path.resolve() in affected
+            if wanted:
+                wanted = config.hook.pytest_panther_collect_spec(spec=spec, config=config) is not False
+            verdicts[id(spec)] = wanted
+        (keep if wanted else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep

@@ -1,0 +1,68 @@
+"""The end-of-run section: detections by outcome, test cases run, detections below the minimum.
+
+PAT's summary counts detections only, and counts never-run detections as passed (semantics.md
+§6.2); ours counts what really ran and names what did not.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from dataclasses import field
+
+import pytest
+
+__all__ = ["Summary"]
+
+
+@dataclass
+class Summary:
+    """Outcomes per detection ID, fed from test reports (works under xdist too)."""
+
+    outcomes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    skip_reasons: dict[str, str] = field(default_factory=dict)
+    without_tests: list[str] = field(default_factory=list)
+    below_minimum: dict[str, str] = field(default_factory=dict)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        detection = dict(report.user_properties).get("panther_detection")
+        if detection is None:
+            return
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            if report.nodeid.endswith("::[minimum tests]"):
+                self.below_minimum[detection] = _message(report)
+                return
+            self.outcomes[detection].append(report.outcome)
+            if report.skipped and isinstance(report.longrepr, tuple):
+                self.skip_reasons[detection] = str(report.longrepr[2]).removeprefix("Skipped: ")
+
+    def lines(self, verbose: bool) -> list[str]:
+        passed = [d for d, o in self.outcomes.items() if o and all(x == "passed" for x in o)]
+        failed = [d for d, o in self.outcomes.items() if "failed" in o]
+        skipped = [d for d, o in self.outcomes.items() if o and all(x == "skipped" for x in o)]
+        cases = sum(1 for o in self.outcomes.values() for x in o if x != "skipped")
+        head = (
+            f"detections: {len(passed)} passed, {len(failed)} failed, {len(skipped)} skipped, "
+            f"{len(self.without_tests)} without tests; test cases run: {cases}"
+        )
+        if self.below_minimum:
+            head += f"; below minimum tests: {len(self.below_minimum)}"
+        if not verbose:
+            return [head]
+        out = [head]
+        if failed:
+            out.append("failed: " + ", ".join(sorted(failed)))
+        reasons: dict[str, list[str]] = defaultdict(list)
+        for detection in skipped:
+            reasons[self.skip_reasons.get(detection, "skipped")].append(detection)
+        for reason, ids in sorted(reasons.items()):
+            out.append(f"skipped ({reason}): {len(ids)}: " + ", ".join(sorted(ids)))
+        if self.without_tests:
+            out.append("without tests: " + ", ".join(sorted(self.without_tests)))
+        for detection, message in sorted(self.below_minimum.items()):
+            out.append(f"below minimum: {detection}: {message.split(': ', 2)[-1]}")
+        return out
+
+
+def _message(report: pytest.TestReport) -> str:
+    text = str(report.longrepr or "")
+    return text.splitlines()[0] if text else ""
