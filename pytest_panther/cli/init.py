@@ -3,7 +3,7 @@
 Lays the skeleton (:mod:`pytest_panther.scaffold.layout`) out into DIR (default: the current
 folder), which may be empty or an existing repository: a path that exists is never overwritten and
 is reported as skipped. Runs ``git init`` when DIR is not in a git work tree. With ``--upstream``,
-runs ``panther-gitops upstream init --url URL`` in DIR when that command is installed, or prints it.
+runs ``panther-gitops upstream init --url URL --no-commit`` in DIR when that command is installed, or prints it.
 
 Exit codes: 0 done (even if every file was skipped), 1 a problem (DIR is a file, git or the
 upstream step failed), 2 usage.
@@ -46,7 +46,6 @@ def run(args: argparse.Namespace) -> int:
     destination = Path(args.directory)
     print(f"Laying out the detections template in {destination.resolve()}")
     try:
-        destination.mkdir(parents=True, exist_ok=True)
         placed = lay_out(destination)
     except (LayoutError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -73,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _upstream(destination: Path, url: str) -> int:
-    command = ["panther-gitops", "upstream", "init", "--url", url]
+    # --no-commit: the laid-out files are not committed yet either; the user commits them together.
+    command = ["panther-gitops", "upstream", "init", "--url", url, "--no-commit"]
     if importlib.util.find_spec("pytest_panther.cli.upstream") is None:
         print(f"Upstream: this version has no upstream command yet; later run in {destination}:")
         print(f"  {' '.join(command)}")
