@@ -29,22 +29,15 @@ __all__ = [
     "LIST_COMPREHENSION",
     "MEMBERSHIP",
     "MISSING",
-    "MatchOptions",
     "UNARY",
+    "MatchOptions",
     "all_condition_names",
     "unary_predicate",
 ]
 
 
 class _Missing:
-    """The value of a key that is not in the event (distinct from JSON null)."""
-
-    _instance: _Missing | None = None
-
-    def __new__(cls) -> _Missing:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
+    """The value of a key that is not in the event (distinct from JSON null); one instance."""
 
     def __repr__(self) -> str:
         return "MISSING"
@@ -260,10 +253,11 @@ LIST_COMPREHENSION: frozenset[str] = frozenset({"AnyElement", "AllElements", "No
 def unary_predicate(name: str, options: MatchOptions) -> Callable[[Any], bool]:
     """The predicate of a unary condition ``name`` (one of :data:`UNARY`)."""
     if name in ("Exists", "DoesNotExist"):
-        if options.exists_on_null:
-            exists: Callable[[Any], bool] = lambda v: v is not MISSING  # noqa: E731
-        else:
-            exists = lambda v: not _absent(v)  # noqa: E731
+        null_exists = options.exists_on_null
+
+        def exists(v: Any) -> bool:
+            return v is not MISSING if null_exists else not _absent(v)
+
         return exists if name == "Exists" else (lambda v: not exists(v))
     table: dict[str, Callable[[Any], bool]] = {
         "IsNull": _absent,

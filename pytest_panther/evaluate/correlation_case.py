@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC
 from datetime import date
 from datetime import datetime
-from datetime import timezone
 from typing import Any
 
 __all__ = ["CaseError", "Event", "parse_case", "parse_time"]
@@ -58,7 +58,7 @@ def parse_time(value: Any) -> tuple[float, str]:
     else:
         raise CaseError(f"time {value!r} is not a number or an ISO-8601 timestamp")
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp() / 60.0, str(value)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from pytest_panther.spec.yaml import Document
@@ -131,7 +132,7 @@ def _transitions(document: Document, at: list[str | int], value: Any, members: S
             raise document.error(where, f"a second transition from {key[0]!r} to {key[1]!r}")
         by_pair[key] = Transition(item["ID"], item["From"], item["To"], float(within), tuple(pairs))
     ordered = []
-    for a, b in zip(members, members[1:]):
+    for a, b in pairwise(members):
         if (a.id, b.id) not in by_pair:
             raise document.error(at, f"no transition from {a.id!r} to {b.id!r}", "Transitions must link consecutive Sequence steps in order")
         ordered.append(by_pair.pop((a.id, b.id)))

@@ -189,8 +189,10 @@ P = "rules/github/archived.yml"
         ),
         (
             "Detection:\n  - KeyPath: user-agent.name\n    Condition: Exists\n",
-            f"{P}:6:14: KeyPath 'user-agent.name' is not a valid JMESPath expression: Bad jmespath expression: "
-            "Unknown token '-': (quote keys with special characters: \"my-key\".field)",
+            (
+                f"{P}:6:14: KeyPath 'user-agent.name' is not a valid JMESPath expression: Bad jmespath expression: "
+                "Unknown token '-': (quote keys with special characters: \"my-key\".field)"
+            ),
         ),
         (
             "Detection:\n  - DeepKey: a.b\n    Condition: Exists\n",
