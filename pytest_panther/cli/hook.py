@@ -1,0 +1,220 @@
+"""``panther-gitops hook validate|test FILES...``: the pre-commit hooks ``panther-validate`` and
+``panther-test`` (``.pre-commit-hooks.yaml``).
+
+Both take the file names pre-commit passes (staged files, relative to the repository root, which
+is the working directory) and never write to any file:
+
+* ``validate`` checks the spec files among them and the spec of each changed ``.py`` with the
+  repository validator (:func:`pytest_panther.spec.crosscheck.validate_repository`: schema,
+  set-like fields, ``Filename``, duplicate IDs, pack members, data models), and the ``.py`` files
+  for syntax errors, printing one ``path:line:col: message`` line per problem; exit 1 when there
+  is one. To stay fast it loads only the specs a cross-file check of those files can involve
+  (specs mentioning their IDs or the IDs they name, every data model when one is checked).
+* ``test`` runs pytest in-process on the detections the change affects
+  (:func:`pytest_panther.select.affected_spec_files`), with ``-q -p no:cacheprovider``, and
+  returns pytest's exit code, except 5 (nothing collected), which is 0.
+
+Settings come from the repository's pytest ini keys as the plugin reads them: ``panther_paths``,
+``panther_allow_extra_keys`` and ``panther_extra_keys`` (``pytest.ini``, ``pyproject.toml``
+``[tool.pytest.ini_options]``, ``tox.ini`` or ``setup.cfg``).
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import configparser
+import os
+import sys
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pytest_panther.select import GitError
+from pytest_panther.select import SpecIndex
+from pytest_panther.select import affected_spec_files
+from pytest_panther.select import changed_files
+from pytest_panther.spec.crosscheck import validate_repository
+from pytest_panther.spec.model import Spec
+from pytest_panther.spec.model import is_spec
+from pytest_panther.spec.repository import DEFAULT_PATHS
+from pytest_panther.spec.repository import Repository
+from pytest_panther.spec.validate import ValidationOptions
+from pytest_panther.spec.yaml import YamlError
+from pytest_panther.spec.yaml import load_file
+
+__all__ = ["hook_test", "hook_validate", "ini_value", "register"]
+
+#: pytest's "no tests were collected" exit code (``pytest.ExitCode.NO_TESTS_COLLECTED``).
+_NO_TESTS = 5
+#: Keys whose values name other specs by ID (packs, derived and correlation rules).
+_REFERENCE_KEYS = frozenset({"IDs", "BaseDetection", "RuleID", "PolicyID"})
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("hook", help="pre-commit hooks: validate or test what a change touches")
+    hooks = parser.add_subparsers(dest="hook", metavar="HOOK", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--root", type=Path, default=None,
+                        help="repository root (default: the current directory, where pre-commit runs hooks)")
+    common.add_argument("filenames", nargs="*", metavar="FILES", help="changed files (pre-commit passes the staged ones)")
+    validate = hooks.add_parser("validate", parents=[common], help="validate the given specs and the specs of given .py files")
+    validate.set_defaults(func=hook_validate)
+    test = hooks.add_parser("test", parents=[common], help="run pytest on the detections the given files affect")
+    test.add_argument("--pytest-arg", action="append", default=[], metavar="ARG",
+                      help="extra argument for pytest (repeatable), e.g. --pytest-arg=-x")
+    test.add_argument("--no-staged-deletions", dest="staged_deletions", action="store_false",
+                      help="do not add the files deleted in the git index (pre-commit does not pass them)")
+    test.set_defaults(func=hook_test)
+
+
+_INI_FILES = (("pytest.ini", "pytest"), (".pytest.ini", "pytest"), ("pyproject.toml", ""),
+              ("tox.ini", "pytest"), ("setup.cfg", "tool:pytest"))
+
+
+def ini_value(root: Path, key: str) -> str | list[str] | bool | None:
+    """The pytest ini ``key`` of the repository at ``root``: from the first config file, in
+    pytest's order, that has a pytest section (https://docs.pytest.org/en/stable/reference/customize.html);
+    None when unset. Unreadable files are skipped."""
+    for name, section in _INI_FILES:
+        path = root / name
+        if not path.is_file():
+            continue
+        try:
+            if name == "pyproject.toml":
+                tool = tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {})
+                options = tool.get("pytest", {}).get("ini_options") if isinstance(tool, dict) else None
+                if isinstance(options, dict):
+                    return options.get(key)
+                continue
+            parser = configparser.ConfigParser(interpolation=None)
+            parser.read(path, encoding="utf-8")
+        except (OSError, ValueError, configparser.Error):
+            continue
+        if parser.has_section(section):
+            return parser.get(section, key, fallback=None)
+    return None
+
+
+def _lines(value: Any) -> list[str]:
+    items = value.splitlines() if isinstance(value, str) else value if isinstance(value, list) else []
+    return [str(v).strip() for v in items if str(v).strip()]
+
+
+def _show(error: YamlError) -> str:
+    """The error with its path relative to the working directory (pre-commit's view)."""
+    path = error.path
+    if os.path.isabs(path) and Path(path).is_relative_to(Path.cwd()):
+        path = os.path.relpath(path)
+    return str(YamlError(path, error.line, error.col, error.message, error.hint))
+
+
+def _relative(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+
+
+def _references(value: Any, key: str = "") -> Iterator[str]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _references(v, str(k))
+    elif isinstance(value, list):
+        for item in value:
+            yield from _references(item, key)
+    elif isinstance(value, str) and key in _REFERENCE_KEYS and value:
+        yield value
+
+
+def _context(index: SpecIndex, targets: set[Path]) -> Repository:
+    """A repository with ``targets`` (parse errors included) and every spec a cross-file check of
+    theirs can involve: specs defining one of their IDs or an ID they name (duplicate IDs, pack
+    members, base detections), and all data models when a data model is checked."""
+    repo = Repository(root=index.root)
+    words: set[str] = set()
+    specs: dict[Path, Spec] = {}
+    for path in sorted(targets):
+        try:
+            document = load_file(path)
+        except YamlError as error:
+            repo.add_error(error)
+            continue
+        if is_spec(document.data):
+            spec = specs[path] = Spec(document)
+            words.update(w for w in [spec.id, *_references(spec.data)] if w)
+    if words:
+        specs.update((s.path, s) for s in index.where(words) if s.id in words)
+    if any(s.kind == "datamodel" for s in specs.values()):
+        specs.update((s.path, s) for s in index.where(["datamodel"]) if s.kind == "datamodel")
+    for path in sorted(specs):
+        repo.add(specs[path])
+    return repo
+
+
+def _syntax_error(path: Path) -> YamlError | None:
+    try:
+        ast.parse(path.read_bytes(), filename=str(path))
+    except SyntaxError as exc:
+        return YamlError(path, exc.lineno or 1, exc.offset or 1, f"Python syntax error: {exc.msg}")
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def hook_validate(args: argparse.Namespace) -> int:
+    """``panther-gitops hook validate FILES...``: 0 when the files concerned are valid, else 1."""
+    root = (args.root or Path.cwd()).resolve()
+    paths = tuple(_lines(ini_value(root, "panther_paths"))) or DEFAULT_PATHS
+    index = SpecIndex(root, paths)
+    given = [Path(f) for f in args.filenames]
+    targets = index.spec_files_for(given)
+    repo = _context(index, targets)
+    allow = ini_value(root, "panther_allow_extra_keys")
+    options = ValidationOptions(
+        allow_extra_keys=allow is True or str(allow).strip().lower() in ("true", "1", "yes", "on"),
+        extra_keys_allowlist=frozenset(_lines(ini_value(root, "panther_extra_keys"))),
+    )
+    found = validate_repository(repo, options)
+    # A two-file problem goes to the second file (path order); show it when it names a target.
+    names = [f"{_relative(path, root)}:" for path in targets]
+    problems = [
+        e
+        for path in sorted(found)
+        for e in found[path]
+        if path in targets or any(name in e.hint or name in e.message for name in names)
+    ]
+    for path in sorted(index.norm.changed(f) for f in given if f.suffix == ".py"):
+        error = _syntax_error(path)
+        if error is not None:
+            problems.append(error)
+    for error in problems:
+        print(_show(error))
+    return 1 if problems else 0
+
+
+def _staged_deletions(root: Path) -> list[Path]:
+    """Files deleted in the index (pre-commit passes only added and changed files); [] outside git."""
+    try:
+        return [path for path in changed_files(root, staged=True) if not path.exists()]
+    except GitError:
+        return []
+
+
+def hook_test(args: argparse.Namespace) -> int:
+    """``panther-gitops hook test FILES...``: pytest's exit code on the affected detections
+    (0 when none is affected)."""
+    root = (args.root or Path.cwd()).resolve()
+    paths = tuple(_lines(ini_value(root, "panther_paths"))) or DEFAULT_PATHS
+    changed = [Path(f) for f in args.filenames]
+    if args.staged_deletions:
+        changed += _staged_deletions(root)
+    specs = affected_spec_files(root, changed, paths)
+    if not specs:
+        print("panther-test: no detection affected")
+        return 0
+    import pytest
+
+    cwd = Path.cwd()
+    argv = [os.path.relpath(p) if p.is_relative_to(cwd) else str(p) for p in sorted(specs)]
+    argv += ["-q", "-p", "no:cacheprovider", f"--rootdir={root}", *args.pytest_arg]
+    sys.stdout.flush()
+    code = int(pytest.main(argv))
+    return 0 if code == _NO_TESTS else code
