@@ -174,7 +174,7 @@ CASES: list[tuple[str, dict[str, str], list[str]]] = [
     ]),
     ("unknown-test-key", rule_files(rule_yml(
         tests="  - Name: t\n    ExpectedResult: true\n    ExpectedTitle: hi\n    Log:\n      a: 1\n")), [
-        "rules/x.yml:12:5: Tests[0]: unknown key 'ExpectedTitle' (did you mean 'ExpectedResult'?)",
+        "rules/x.yml:12:5: Tests[0]: unknown key 'ExpectedTitle' (allowed keys: Name, ExpectedResult, Log, LogType, Mocks, ExpectedDestinations)",
     ]),
     ("mock-number-return-value", rule_files(rule_yml(
         tests="  - Name: t\n    ExpectedResult: true\n    Mocks:\n      - objectName: get_counter\n"

@@ -36,14 +36,18 @@ def validate_repository(repo: Repository, options: ValidationOptions = Validatio
 
     Only files with problems appear; keys are in path order and each list is sorted by line.
     A problem in one file never hides or causes problems in another (except the ones that are
-    about two files, which go to the second file). Never raises for bad input.
+    about two files, which go to the second file). Checks that read ``Filename`` targets run only
+    when ``repo.root`` is a directory (a repository loaded from git blobs of another tree skips
+    them). Never raises for bad input.
     """
     found: dict[Path, list[YamlError]] = {}
     for error in repo.errors:
         found.setdefault(Path(error.path), []).append(error)
+    on_disk = repo.root.is_dir()
     for spec in repo.specs:
         problems = validate_spec(spec, options)
-        problems.extend(_file_errors(spec))
+        if on_disk:
+            problems.extend(_file_errors(spec))
         if problems:
             found.setdefault(spec.path, []).extend(problems)
     for path, error in _cross_errors(repo):

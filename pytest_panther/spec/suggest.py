@@ -7,7 +7,7 @@ from collections.abc import Iterable
 __all__ = ["closest", "did_you_mean"]
 
 
-def closest(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
+def closest(word: str, candidates: Iterable[str], cutoff: float = 0.75) -> str | None:
     """The candidate ``word`` most likely misspells, or None.
 
     A case-insensitive exact match wins (``low`` → ``Low``); otherwise the best

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_panther.cli.main import main
+
+RULE = ("AnalysisType: rule\nRuleID: {id}\nEnabled: true\nFilename: {py}\nLogTypes: [AWS.CloudTrail]\n"
+        "Severity: Low\n{extra}")
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    write(tmp_path, {
+        "rules/good.yml": RULE.format(id="Good", py="good.py", extra=""),
+        "rules/good.py": "def rule(e):\n    return True\n",
+        "rules/bad.yml": RULE.format(id="Bad", py="bad.py", extra="Author: alice\n"),
+        "rules/bad.py": "def rule(e)\n    return True\n",
+        "policies/p.yml": "AnalysisType: policy\nPolicyID: P\nEnabled: true\nFilename: p.py\nSeverity: low\n",
+        "policies/p.py": "def policy(r):\n    return True\n",
+    })
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str], str]:
+    code = main(["validate", *args])
+    out, err = capsys.readouterr()
+    return code, out.splitlines(), err
+
+
+def test_prints_one_line_per_problem_and_exits_1(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, lines, err = run(capsys)
+    assert code == 1
+    assert lines == [
+        "policies/p.yml:5:11: Severity: 'low' is not one of Info, Low, Medium, High, Critical (did you mean 'Low'?)",
+        "rules/bad.yml:7:1: unknown key 'Author' (custom metadata: add it to the extra-keys allow-list)",
+    ]
+    assert err == "2 problems in 2 files\n"
+
+
+def test_paths_limit_the_report(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, lines, _ = run(capsys, "rules/good.yml", "policies")
+    assert (code, [line.split(":")[0] for line in lines]) == (1, ["policies/p.yml"])
+    assert run(capsys, "rules/good.yml")[:2] == (0, [])
+
+
+def test_a_python_path_selects_its_spec_and_is_syntax_checked(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, lines, _ = run(capsys, "rules/bad.py")
+    assert code == 1
+    assert lines == [
+        "rules/bad.yml:7:1: unknown key 'Author' (custom metadata: add it to the extra-keys allow-list)",
+        "rules/bad.py:1:12: Python syntax error: expected ':'",
+    ]
+
+
+def test_allow_extra_keys_and_extra_key(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "--allow-extra-keys", "rules")[:2] == (0, [])
+    assert run(capsys, "--extra-key", "Author", "rules")[:2] == (0, [])
+
+
+def test_root_and_folder_options(repo: Path, tmp_path_factory: pytest.TempPathFactory,
+                                 monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+    code, lines, _ = run(capsys, "--root", str(repo), "--folder", "rules")
+    assert code == 1
+    assert lines == [f"{repo.resolve()}/rules/bad.yml:7:1: unknown key 'Author' "
+                     "(custom metadata: add it to the extra-keys allow-list)"]
+
+
+def test_missing_root_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, lines, err = run(capsys, "--root", str(tmp_path / "nope"))
+    assert (code, lines) == (2, [])
+    assert "is not a directory" in err
+
+
+def test_empty_repository_is_fine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert run(capsys) == (0, [], "")
