@@ -19,6 +19,7 @@ from pytest_panther.sync.standin import StandinServer
 from pytest_panther.sync.standin import oas
 
 TOKEN = "s3cr3t-token-value"
+MakeClient = Callable[..., PantherClient]
 RULE = {"body": "def rule(event):\n    return True\n", "severity": "HIGH", "logTypes": ["AWS.CloudTrail"]}
 
 
@@ -45,7 +46,7 @@ def statuses(server: StandinServer, method: str | None = None) -> list[int | Non
 # -- CRUD and pagination --------------------------------------------------------------------
 
 
-def test_put_get_list_delete_round_trip(server: StandinServer, make_client: Callable[..., PantherClient]) -> None:
+def test_put_get_list_delete_round_trip(server: StandinServer, make_client: MakeClient) -> None:
     client = make_client()
     created = client.put("rules", "My.Rule", RULE)
     assert created["id"] == "My.Rule" and created["severity"] == "HIGH"
@@ -59,21 +60,23 @@ def test_put_get_list_delete_round_trip(server: StandinServer, make_client: Call
     assert server.state()["rules"] == {}
 
 
-def test_delete_of_a_missing_id_is_success(server: StandinServer, make_client: Callable[..., PantherClient]) -> None:
+def test_delete_of_a_missing_id_is_success(server: StandinServer, make_client: MakeClient) -> None:
     client = make_client()
     assert client.delete("policies", "Never.Existed") is False
     assert statuses(server) == [404]  # answered once, not retried
 
 
-def test_list_follows_the_cursor_to_the_last_page(server: StandinServer, make_client: Callable[..., PantherClient]) -> None:
+def test_list_follows_the_cursor_to_the_last_page(server: StandinServer, make_client: MakeClient) -> None:
     server.seed({"rules": {f"Rule.{i:03d}": dict(RULE) for i in range(250)}})
     rules = make_client().list("rules")
     assert [r["id"] for r in rules] == [f"Rule.{i:03d}" for i in range(250)]
     pages = server.requests()
-    assert [("cursor" in p["query"], p["query"]["limit"]) for p in pages] == [(False, "100"), (True, "100"), (True, "100")]
+    assert [("cursor" in p["query"], p["query"]["limit"]) for p in pages] == [
+        (False, "100"), (True, "100"), (True, "100"),
+    ]
 
 
-def test_every_resource_round_trips(server: StandinServer, make_client: Callable[..., PantherClient]) -> None:
+def test_every_resource_round_trips(server: StandinServer, make_client: MakeClient) -> None:
     client = make_client()
     bodies: dict[str, dict[str, Any]] = {
         "rules": RULE,
@@ -102,7 +105,7 @@ def test_every_resource_round_trips(server: StandinServer, make_client: Callable
     assert all(objects == {} for objects in server.state().values())
 
 
-def test_queries_are_keyed_by_name_and_updated_with_post(server: StandinServer, make_client: Callable[..., PantherClient]) -> None:
+def test_queries_are_keyed_by_name_and_updated_with_post(server: StandinServer, make_client: MakeClient) -> None:
     client = make_client()
     first = client.put("queries", "Failed Logins", {"sql": "select 1"})
     second = client.put("queries", "Failed Logins", {"sql": "select 2"})
@@ -112,13 +115,13 @@ def test_queries_are_keyed_by_name_and_updated_with_post(server: StandinServer, 
     assert list(server.state()["queries"]) == ["Failed Logins"]
 
 
-def test_globals_put_reply_is_unwrapped_and_sends_no_id(server: StandinServer, make_client: Callable[..., PantherClient]) -> None:
+def test_globals_put_reply_is_unwrapped_and_sends_no_id(server: StandinServer, make_client: MakeClient) -> None:
     stored = make_client().put("globals", "panther_base_helpers", {"id": "panther_base_helpers", "body": "x = 1"})
     assert stored["id"] == "panther_base_helpers" and "data" not in stored
     assert server.requests()[0]["body"] == {"body": "x = 1"}
 
 
-def test_ids_with_dots_spaces_and_slashes_are_one_path_segment(server: StandinServer, make_client: Callable[..., PantherClient]) -> None:
+def test_ids_with_dots_spaces_and_slashes_are_one_path_segment(server: StandinServer, make_client: MakeClient) -> None:
     client = make_client()
     odd = "AWS CloudTrail 2-minute count.v1/a?b#c%d"
     client.put("rules", odd, RULE)
@@ -133,14 +136,14 @@ def test_ids_with_dots_spaces_and_slashes_are_one_path_segment(server: StandinSe
 # -- retries, timeouts, faults -----------------------------------------------------------------
 
 
-def test_503_twice_then_success(server: StandinServer, make_client: Callable[..., PantherClient]) -> None:
+def test_503_twice_then_success(server: StandinServer, make_client: MakeClient) -> None:
     server.inject(method="PUT", path_regex="^/rules/", status=503, times=2)
     make_client().put("rules", "R", RULE)
     assert statuses(server) == [503, 503, 201]
     assert "R" in server.state()["rules"]
 
 
-def test_retries_exhausted_report_the_last_status(server: StandinServer, make_client: Callable[..., PantherClient]) -> None:
+def test_retries_exhausted_report_the_last_status(server: StandinServer, make_client: MakeClient) -> None:
     server.inject(method="GET", path_regex="^/rules$", status=504, times=10, body={"message": "upstream timeout"})
     with pytest.raises(ApiError) as info:
         make_client(retries=2).list("rules")
@@ -149,7 +152,7 @@ def test_retries_exhausted_report_the_last_status(server: StandinServer, make_cl
     assert statuses(server) == [504, 504, 504]
 
 
-def test_429_retry_after_is_honoured(server: StandinServer, make_client: Callable[..., PantherClient]) -> None:
+def test_429_retry_after_is_honoured(server: StandinServer, make_client: MakeClient) -> None:
     server.inject(method="GET", path_regex="^/rules/", status=429, times=1, retry_after=1)
     start = time.monotonic()
     assert make_client(max_backoff=5.0).get("rules", "R") is None
@@ -157,14 +160,14 @@ def test_429_retry_after_is_honoured(server: StandinServer, make_client: Callabl
     assert statuses(server) == [429, 404]
 
 
-def test_retry_after_is_capped_by_max_backoff(server: StandinServer, make_client: Callable[..., PantherClient]) -> None:
+def test_retry_after_is_capped_by_max_backoff(server: StandinServer, make_client: MakeClient) -> None:
     server.inject(method="GET", path_regex="^/rules/", status=429, times=1, retry_after=3600)
     start = time.monotonic()
     assert make_client(max_backoff=0.05).get("rules", "R") is None
     assert time.monotonic() - start < 2
 
 
-def test_a_timeout_is_retried(server: StandinServer, make_client: Callable[..., PantherClient]) -> None:
+def test_a_timeout_is_retried(server: StandinServer, make_client: MakeClient) -> None:
     server.inject(method="GET", path_regex="^/rules/", delay_ms=700, times=1)
     assert make_client(timeout=0.25).get("rules", "R") is None
     deadline = time.monotonic() + 3  # the delayed first try is logged once its delay is over
@@ -173,7 +176,7 @@ def test_a_timeout_is_retried(server: StandinServer, make_client: Callable[..., 
     assert statuses(server) == [404, 404]
 
 
-def test_timeouts_exhausted_raise_with_no_status(server: StandinServer, make_client: Callable[..., PantherClient]) -> None:
+def test_timeouts_exhausted_raise_with_no_status(server: StandinServer, make_client: MakeClient) -> None:
     server.inject(method="PUT", path_regex="^/rules/", delay_ms=500, status=500, times=5)
     with pytest.raises(ApiError) as info:
         make_client(timeout=0.2, retries=1).put("rules", "R", RULE)
@@ -181,14 +184,14 @@ def test_timeouts_exhausted_raise_with_no_status(server: StandinServer, make_cli
     assert str(info.value) == "PUT /rules/R: no response timed out after 0.2s (retries exhausted)"
 
 
-def test_a_dropped_connection_is_retried(server: StandinServer, make_client: Callable[..., PantherClient]) -> None:
+def test_a_dropped_connection_is_retried(server: StandinServer, make_client: MakeClient) -> None:
     server.inject(method="PUT", path_regex="^/rules/", drop_connection=True, times=1)
     make_client().put("rules", "R", RULE)
     assert statuses(server) == [None, 201]
     assert "R" in server.state()["rules"]
 
 
-def test_a_dropped_connection_without_retries_fails_cleanly(server: StandinServer, make_client: Callable[..., PantherClient]) -> None:
+def test_a_dropped_connection_without_retries_fails_cleanly(server: StandinServer, make_client: MakeClient) -> None:
     server.inject(method="DELETE", path_regex="", drop_connection=True, times=1)
     with pytest.raises(ApiError) as info:
         make_client(retries=0).delete("rules", "R")
@@ -197,7 +200,7 @@ def test_a_dropped_connection_without_retries_fails_cleanly(server: StandinServe
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404])
-def test_client_errors_are_not_retried(server: StandinServer, make_client: Callable[..., PantherClient], status: int) -> None:
+def test_client_errors_are_not_retried(server: StandinServer, make_client: MakeClient, status: int) -> None:
     server.inject(method="PUT", path_regex="^/rules/", status=status, times=5, body={"message": "nope"})
     with pytest.raises(ApiError) as info:
         make_client().put("rules", "R", RULE)
@@ -205,7 +208,7 @@ def test_client_errors_are_not_retried(server: StandinServer, make_client: Calla
     assert statuses(server) == [status]
 
 
-def test_the_nth_put_fails_with_400(server: StandinServer, make_client: Callable[..., PantherClient]) -> None:
+def test_the_nth_put_fails_with_400(server: StandinServer, make_client: MakeClient) -> None:
     server.inject(method="PUT", path_regex="^/rules/", status=400, skip=4, times=1)
     client = make_client()
     results = []
@@ -219,7 +222,7 @@ def test_the_nth_put_fails_with_400(server: StandinServer, make_client: Callable
     assert sorted(server.state()["rules"]) == ["R1", "R2", "R3", "R4", "R6"]
 
 
-def test_post_is_not_retried_after_a_503(server: StandinServer, make_client: Callable[..., PantherClient]) -> None:
+def test_post_is_not_retried_after_a_503(server: StandinServer, make_client: MakeClient) -> None:
     server.inject(method="POST", path_regex="^/queries$", status=503, times=1)
     with pytest.raises(ApiError) as info:
         make_client().put("queries", "Q", {"sql": "select 1"})
@@ -227,7 +230,7 @@ def test_post_is_not_retried_after_a_503(server: StandinServer, make_client: Cal
     assert statuses(server, "POST") == [503]
 
 
-def test_a_non_json_error_body_is_reported_trimmed(server: StandinServer, make_client: Callable[..., PantherClient]) -> None:
+def test_a_non_json_error_body_is_reported_trimmed(server: StandinServer, make_client: MakeClient) -> None:
     html = "<html><body>502 Bad Gateway</body></html>" + " " * 2000 + "tail"
     server.inject(method="GET", path_regex="", status=502, times=1, body=html, content_type="text/html")
     with pytest.raises(ApiError) as info:
@@ -239,7 +242,7 @@ def test_a_non_json_error_body_is_reported_trimmed(server: StandinServer, make_c
 
 
 def test_wrong_token_is_401_and_the_token_leaks_nowhere(
-    server: StandinServer, make_client: Callable[..., PantherClient], tmp_path: Path, caplog: pytest.LogCaptureFixture
+    server: StandinServer, make_client: MakeClient, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     wrong = "wrong-token-0123456789"
@@ -262,7 +265,7 @@ def test_wrong_token_is_401_and_the_token_leaks_nowhere(
             assert wrong.encode() not in data and TOKEN.encode() not in data, path
 
 
-def test_token_echoed_by_a_server_is_scrubbed(server: StandinServer, make_client: Callable[..., PantherClient]) -> None:
+def test_token_echoed_by_a_server_is_scrubbed(server: StandinServer, make_client: MakeClient) -> None:
     server.inject(method="GET", path_regex="", status=403, times=1, body={"message": f"key {TOKEN} lacks View Rules"})
     with pytest.raises(ApiError) as info:
         make_client().list("rules")
@@ -297,7 +300,7 @@ def test_plain_http_to_a_remote_host_is_refused(host: str) -> None:
         PantherClient(host, TOKEN)
 
 
-def test_bad_arguments_are_value_errors(make_client: Callable[..., PantherClient]) -> None:
+def test_bad_arguments_are_value_errors(make_client: MakeClient) -> None:
     client = make_client()
     with pytest.raises(ValueError, match="^unknown Panther resource 'correlation-rules'"):
         client.list("correlation-rules")

@@ -10,10 +10,11 @@
 | ``GET /__standin__/faults`` | — | 200 ``{"faults": [fault with its "fired" count, ...]}`` |
 | ``DELETE /__standin__/faults`` | — | 204; removes every fault |
 | ``POST /__standin__/tests`` | ``{"kind", "id" (or "*"), "passed": bool}`` | 204 |
-| ``POST /__standin__/config`` | ``{token?, read_only_token?, rate_limit?: {rps, burst} or null, max_limit?, validate_responses?}`` | 204 |
+| ``POST /__standin__/config`` | settings (below) | 204 |
 | ``GET /__standin__/health`` | — | 200 ``{"ok": true}`` |
 
-Bad input → 400 ``{"message": ...}``.
+Settings: ``{token?, read_only_token?, rate_limit?: {"rps": float, "burst": int} or null,
+max_limit?, validate_responses?}``. Bad input → 400 ``{"message": ...}``.
 """
 from __future__ import annotations
 

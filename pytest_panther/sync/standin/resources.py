@@ -13,7 +13,6 @@ from datetime import UTC
 from datetime import datetime
 from typing import Any
 
-
 __all__ = ["KINDS", "Kind", "now", "stored_object"]
 
 _DETECTION_DEFAULTS = {"enabled": True, "managed": False, "dedupPeriodMinutes": 60, "threshold": 1}

@@ -121,7 +121,8 @@ class StandinServer:
             assert server.state()["rules"]["My.Rule"]["severity"] == "HIGH"
 
     ``db_path``: SQLite file to keep state across restarts, ``None`` for memory.
-    ``access_log``: print ``METHOD path status`` per request on stderr. The server stops (and its thread ends) on exit from the ``with`` block or on :meth:`stop`.
+    ``access_log``: print ``METHOD path status`` per request on stderr. The server stops (and
+    its thread ends) on exit from the ``with`` block or on :meth:`stop`.
     """
 
     def __init__(
@@ -147,7 +148,13 @@ class StandinServer:
         return f"StandinServer(url={self.url if self._httpd else None!r})"
 
     def start(self) -> StandinServer:
-        self._httpd = StandinHTTPServer(self.app, self._host, self._port, access_log=self._access_log)
+        """Bind and serve in a daemon thread. Raises ``OSError`` (port in use) or ``ValueError``
+        (a non-loopback host); the store is closed then."""
+        try:
+            self._httpd = StandinHTTPServer(self.app, self._host, self._port, access_log=self._access_log)
+        except BaseException:
+            self.app.close()
+            raise
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
             name="panther-standin", daemon=True,
