@@ -8,6 +8,7 @@ Exit codes: 0 ok; 1 a problem to fix (conflict, failing tests, orphaned override
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from pytest_panther.upstream.status import collect_status
 from pytest_panther.upstream.status import fetch_tags
 from pytest_panther.upstream.status import format_status
 from pytest_panther.upstream.status import status_exit_code
+from pytest_panther.upstream.status import status_json
 
 __all__ = ["register", "run_upstream"]
 
@@ -44,6 +46,7 @@ def register(subparsers: Any) -> None:
     init.add_argument("--no-commit", action="store_true", help="leave the pyproject.toml change uncommitted")
     status = sub.add_parser("status", help="base release, newer releases, customisations, conflicts ahead")
     status.add_argument("--no-fetch", action="store_true", help="use the tags already fetched")
+    status.add_argument("--json", action="store_true", help="print the status as JSON (base, newer, latest, edits, overrides, ...)")
     pull_parser = sub.add_parser("pull", help="rebase the fork onto an upstream release and run the affected tests")
     pull_parser.add_argument("--tag", metavar="vX.Y.Z", help="release to rebase onto (default: the newest)")
     pull_parser.add_argument("--continue", dest="cont", action="store_true", help="go on after resolving a conflict")
@@ -73,7 +76,10 @@ def run_upstream(args: argparse.Namespace) -> int:
             if not args.no_fetch:
                 fetch_tags(git, config)
             report = collect_status(git, config)
-            print(format_status(report), end="")
+            if args.json:
+                print(json.dumps(status_json(report), indent=2, sort_keys=True))
+            else:
+                print(format_status(report), end="")
             return status_exit_code(report)
         if command == "pull":
             runner = None if args.no_tests else _default_runner()

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 
+from pytest_panther.upstream.affected import affected_spec_files
 from pytest_panther.upstream.config import UpstreamConfig
 from pytest_panther.upstream.config import write_config
 from pytest_panther.upstream.git import Git
@@ -29,7 +30,6 @@ from pytest_panther.upstream.guidance import conflict_guidance
 from pytest_panther.upstream.history import id_changes
 from pytest_panther.upstream.history import repo_at
 from pytest_panther.upstream.overrides import load_overrides
-from pytest_panther.upstream.affected import affected_spec_files
 from pytest_panther.upstream.status import fetch_tags
 from pytest_panther.upstream.status import orphan_lines
 

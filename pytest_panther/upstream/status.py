@@ -25,7 +25,7 @@ from pytest_panther.upstream.history import repo_at
 from pytest_panther.upstream.overrides import load_overrides
 from pytest_panther.upstream.overrides import unknown_id_error
 
-__all__ = ["Status", "collect_status", "fetch_tags", "format_status", "orphan_lines"]
+__all__ = ["Status", "collect_status", "fetch_tags", "format_status", "orphan_lines", "status_json"]
 
 
 @dataclass
@@ -45,8 +45,27 @@ class Status:
 
 
 def fetch_tags(git: Git, config: UpstreamConfig) -> None:
-    """``git fetch --tags <remote>``. :raises GitError: when the remote cannot be fetched."""
+    """``git fetch --tags <remote>``, adding the remote from the recorded ``url`` first when this
+    clone does not have it (a fresh clone, CI). :raises GitError: when the fetch fails."""
+    if not git.ok("remote", "get-url", config.remote):
+        git.run("remote", "add", "--no-tags", config.remote, config.url)
     git.run("fetch", "--quiet", "--tags", config.remote)
+
+
+def status_json(status: Status) -> dict[str, object]:
+    """The status as plain data (``status --json``; the upstream workflow reads ``latest``)."""
+    return {
+        "base": status.base,
+        "newer": status.newer,
+        "latest": status.latest,
+        "edits": [{"path": e.path, "status": e.status, "kind": e.kind, "ids": e.ids} for e in status.edits],
+        "overrides": status.overrides,
+        "removed": dict(status.changes.removed) if status.changes else {},
+        "renamed": {k: list(v) for k, v in status.changes.renamed.items()} if status.changes else {},
+        "conflicts_ahead": status.touched,
+        "orphans": status.orphans,
+        "problems": status.problems,
+    }
 
 
 def collect_status(git: Git, config: UpstreamConfig) -> Status:

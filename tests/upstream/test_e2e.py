@@ -299,3 +299,74 @@ def test_real_pytest_runs_the_affected_detections(fork: Path, capsys: pytest.Cap
     assert code == 0, out
     assert "running the tests of 3 affected detection(s)" in out
     assert "tests passed" in out
+
+
+@pytest.fixture
+def standin(monkeypatch: pytest.MonkeyPatch):
+    from pytest_panther.sync.standin import StandinServer
+
+    with StandinServer(token="upstream-e2e-token") as server:
+        monkeypatch.setenv("PANTHER_API_HOST", server.url)
+        monkeypatch.setenv("PANTHER_API_TOKEN", "upstream-e2e-token")
+        monkeypatch.setenv("PANTHER_SYNC_RETRIES", "0")
+        monkeypatch.setenv("PANTHER_SYNC_TIMEOUT", "5")
+        yield server
+
+
+def deployed_rules(server) -> dict[str, dict]:
+    return server.state(server_fields=False).get("rules", {})
+
+
+def test_pull_then_sync_deletes_removed_and_renamed_detections(fork: Path, capsys: pytest.CaptureFixture[str], ran: list[list[str]], standin) -> None:
+    assert upstream(fork, capsys, "pull", "--tag", "v2.0.0")[0] == 0  # clean rebase, base v2
+    capsys.readouterr()
+    assert main(["sync", "apply", "-C", str(fork)]) == 0, capsys.readouterr()
+    before = deployed_rules(standin)
+    assert {"Up.AWS.AccessKeyCreated", "Up.Okta.BruteForce", "Acme.Own.Heartbeat"} <= set(before)
+    # v3 renames Up.AWS.AccessKeyCreated; go there (conflict on the in-place edit resolved by hand).
+    assert upstream(fork, capsys, "pull")[0] == 1
+    write(fork, {"rules/okta/brute_force.yml": brute_force(10, V3_DESCRIPTION)})
+    git(fork, "add", "rules/okta/brute_force.yml")
+    upstream(fork, capsys, "pull", "--continue")
+    capsys.readouterr()
+    assert main(["sync", "apply", "-C", str(fork)]) == 0, capsys.readouterr()
+    after = deployed_rules(standin)
+    assert "Up.AWS.AccessKeyCreated" not in after
+    assert "Up.AWS.IAMKeyCreated" in after
+    assert "Up.Okta.MFAReset" in after
+    assert after["Up.Okta.BruteForce"]["threshold"] == 10
+
+
+def test_pull_to_v3_deletes_the_removed_rule_from_the_deployment(fork: Path, capsys: pytest.CaptureFixture[str], ran: list[list[str]], standin) -> None:
+    capsys.readouterr()
+    assert main(["sync", "apply", "-C", str(fork)]) == 0, capsys.readouterr()
+    assert "Up.GCP.Legacy" in deployed_rules(standin)
+    assert upstream(fork, capsys, "pull", "--tag", "v2.0.0")[0] == 0
+    capsys.readouterr()
+    assert main(["sync", "apply", "-C", str(fork)]) == 0, capsys.readouterr()
+    assert "Up.GCP.Legacy" not in deployed_rules(standin)
+
+
+@pytest.mark.xfail(reason="the sync's desired state does not apply overrides and pack selection yet "
+                   "(lead: call load_overrides/apply_overrides and packs.deployable_ids there)", strict=False)
+def test_sync_deploys_overridden_values(fork: Path, capsys: pytest.CaptureFixture[str], standin) -> None:
+    capsys.readouterr()
+    assert main(["sync", "apply", "-C", str(fork)]) == 0, capsys.readouterr()
+    rules = deployed_rules(standin)
+    assert rules["Up.AWS.RootLogin"]["severity"] == "CRITICAL"
+    assert rules["Up.Okta.AdminRoleAssigned"]["enabled"] is False
+
+
+def test_status_json_in_a_fresh_clone_adds_the_remote(fork: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    git(tmp_path, "clone", "-q", str(fork), "ci-clone")
+    clone = tmp_path / "ci-clone"
+    assert "upstream" not in git(clone, "remote").split()
+    code, out = upstream(clone, capsys, "status", "--json")
+    import json
+
+    data = json.loads(out)
+    assert (data["base"], data["newer"], data["latest"]) == ("v1.0.0", ["v2.0.0", "v3.0.0"], "v3.0.0")
+    assert data["renamed"] == {"Up.AWS.AccessKeyCreated": ["Up.AWS.IAMKeyCreated", "rules/aws/key_created.yml"]}
+    assert data["edits"] == [{"ids": ["Up.Okta.BruteForce"], "kind": "yaml", "path": "rules/okta/brute_force.yml", "status": "M"}]
+    assert code == 1  # the override for the renamed ID
+    assert "upstream" in git(clone, "remote").split()

@@ -163,7 +163,7 @@ def test_two_overrides_for_one_id(repo_root: Path) -> None:
     write(repo_root, {"overrides/Acme.Login.Brute.yml": "Severity: Low\n", "overrides/z.yml": "RuleID: Acme.Login.Brute\nSeverity: High\n"})
     repo, errors = apply(repo_root)
     assert errors == [
-        f"overrides/z.yml:1:9: second override for 'Acme.Login.Brute' (first one is overrides/Acme.Login.Brute.yml; merge them)"
+        "overrides/z.yml:1:9: second override for 'Acme.Login.Brute' (first one is overrides/Acme.Login.Brute.yml; merge them)"
     ]
     assert repo.by_id()["Acme.Login.Brute"].data["Severity"] == "Low"
 
