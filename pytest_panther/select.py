@@ -74,8 +74,9 @@ def _git(root: Path, *args: str) -> str:
     except OSError as exc:
         raise GitError(f"cannot run git: {exc.strerror}") from None
     if proc.returncode != 0:
-        message = proc.stderr.strip().splitlines()
-        raise GitError(f"git {' '.join(args[:2])} failed in {root}: {message[-1] if message else proc.returncode}")
+        lines = proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"]
+        message = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[0])
+        raise GitError(f"git {' '.join(args[:2])} failed in {root}: {message}")
     return proc.stdout
 
 
@@ -98,6 +99,8 @@ def changed_files(root: Path, since: str | None = None, *, staged: bool = False)
     root = Path(root)
     top = Path(_git(root, "rev-parse", "--show-toplevel").strip())
     has_head = _has_head(root)
+    if since and not _is_commit(root, since):
+        raise GitError(f"unknown git revision {since!r} in {top} (a branch, tag or commit; a shallow CI clone may need a fetch)")
     diff = ["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff"]
     outputs: list[str] = []
     if staged:
@@ -115,8 +118,12 @@ def changed_files(root: Path, since: str | None = None, *, staged: bool = False)
 
 
 def _has_head(root: Path) -> bool:
+    return _is_commit(root, "HEAD")
+
+
+def _is_commit(root: Path, rev: str) -> bool:
     try:
-        _git(root, "rev-parse", "--verify", "--quiet", "HEAD")
+        _git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
     except GitError:
         return False
     return True
