@@ -200,7 +200,7 @@ CASES: list[tuple[str, dict[str, str], list[str]]] = [
         "policies/p.yml:6:5: ResourceTypes[0]: 'AWS.S3.Buckets' is not a Panther resource type (did you mean 'AWS.S3.Bucket'?)",
     ]),
     ("policy-with-log-types", {"policies/p.yml": POLICY + "LogTypes:\n  - AWS.CloudTrail\n", "policies/p.py": POLICY_PY}, [
-        "policies/p.yml:13:1: unknown key 'LogTypes' (custom metadata: add it to the extra-keys allow-list)",
+        "policies/p.yml:13:1: unknown key 'LogTypes' ('LogTypes' belongs to other analysis types, not to a policy)",
     ]),
     ("pack-names-unknown-id", {**rule_files(rule_yml()),
         "packs/p.yml": "AnalysisType: pack\nPackID: Pack.Test\nPackDefinition:\n  IDs:\n    - Test.Rule\n    - Test.Rul\n"}, [

@@ -31,7 +31,9 @@ from pytest_panther.spec.yaml import YamlError
 __all__ = ["validate_repository"]
 
 
-def validate_repository(repo: Repository, options: ValidationOptions = ValidationOptions()) -> dict[Path, list[YamlError]]:
+def validate_repository(
+    repo: Repository, options: ValidationOptions = ValidationOptions()
+) -> dict[Path, list[YamlError]]:
     """All problems of ``repo``, keyed by the spec file each belongs to.
 
     Only files with problems appear; keys are in path order and each list is sorted by line.
@@ -131,7 +133,9 @@ def _file_errors(spec: Spec) -> list[YamlError]:
     target = spec.python_path
     if isinstance(filename, str) and target is not None and not target.is_file():
         errors.append(
-            spec.document.error(("Filename",), f"Filename: {filename!r} does not exist next to this spec", _near(target))
+            spec.document.error(
+                ("Filename",), f"Filename: {filename!r} does not exist next to this spec", _near(target)
+            )
         )
         target = None
     if spec.kind == "datamodel":
@@ -207,6 +211,8 @@ def _module_names(module: Path) -> frozenset[str] | YamlError:
         tree = ast.parse(module.read_bytes(), filename=str(module))
     except SyntaxError as exc:
         return YamlError(module, exc.lineno or 1, exc.offset or 1, f"cannot parse data model module: {exc.msg}")
+    except ValueError as exc:  # null bytes (Python 3.11)
+        return YamlError(module, 1, 1, f"cannot parse data model module: {exc}")
     except OSError as exc:
         return YamlError(module, 1, 1, f"cannot read data model module: {exc.strerror}")
     names: set[str] = set()

@@ -46,6 +46,14 @@ SET_FIELDS: dict[str, bool] = {
 }
 
 _QUERY_KEYS = ("Query", "AthenaQuery", "SnowflakeQuery", "DatabricksQuery")
+_LABELS = {
+    "rule": "rule",
+    "derived": "derived detection",
+    "lookup_table": "lookup table",
+    "lookup_table_sql": "SQL lookup table",
+    "datamodel": "data model",
+    "global": "global helper",
+}
 _TYPE_NAMES = {
     "string": "a string",
     "integer": "an integer",
@@ -158,6 +166,15 @@ def _validator(name: str) -> Any:
     return _Validator(schema)
 
 
+@cache
+def _top_level_keys() -> frozenset[str]:
+    """Every top-level key some analysis type allows."""
+    defs = _document()["$defs"]
+    kinds = ("rule", "derived", "policy", "correlation_rule", "global", "datamodel", "pack", "saved_query",
+             "scheduled_query", "lookup_table", "lookup_table_sql", "scheduled_prompt")
+    return frozenset(key for kind in kinds for key in defs[kind]["properties"])
+
+
 def schema_name(spec: Spec) -> str:
     """The ``$defs`` entry that validates ``spec`` (PAT ``au.py:classify_analysis``, semantics.md §2.4)."""
     kind = spec.kind
@@ -237,19 +254,22 @@ def _render(error: ValidationError, spec: Spec, name: str, options: ValidationOp
     where = _prefix(path)
     if kind == "additionalProperties":
         known = list(schema.get("properties", {}))
+        relaxed = options.allow_extra_keys and name in EXTRA_KEYS_KINDS
         out = []
         for key in value:
-            if key in known:
-                continue
-            if not path and (key in options.extra_keys_allowlist or (options.allow_extra_keys and name in EXTRA_KEYS_KINDS)):
+            if key in known or (not path and (relaxed or key in options.extra_keys_allowlist)):
                 continue
             hint = did_you_mean(key, known)
-            if not hint:
-                hint = "custom metadata: add it to the extra-keys allow-list" if not path else f"allowed keys: {', '.join(known)}"
+            if not hint and path:
+                hint = f"allowed keys: {', '.join(known)}"
+            elif not hint:
+                hint = (f"{key!r} belongs to other analysis types, not to a {_LABELS.get(name, name)}"
+                        if key in _top_level_keys() else "custom metadata: add it to the extra-keys allow-list")
             out.append(doc.error((*path, key), f"{where}unknown key {key!r}", hint, of_key=True))
         return out
     if kind == "required":
-        missing = [k for k in error.validator_value if k not in value and error.message == f"{k!r} is a required property"]
+        missing = [k for k in error.validator_value
+                   if k not in value and error.message == f"{k!r} is a required property"]
         return [doc.error(path, f"{where}missing required key {key!r}", _missing_hint(key, value)) for key in missing]
     if kind in ("exactlyOneOf", "anyRequired"):
         return [doc.error(path, f"{where}{error.message}")]
@@ -258,7 +278,8 @@ def _render(error: ValidationError, spec: Spec, name: str, options: ValidationOp
         words = " or ".join(_TYPE_NAMES.get(t, t) for t in expected)
         if "x-name" in schema:
             words += f" ({schema['x-name']})"
-        return [doc.error(path, f"{where}expected {words}, got {_describe(value)}", _type_hint(expected, value, schema))]
+        hint = _type_hint(expected, value, schema)
+        return [doc.error(path, f"{where}expected {words}, got {_describe(value)}", hint)]
     if kind == "enum":
         allowed = [str(v) for v in error.validator_value]
         if "x-name" in schema:
@@ -345,8 +366,9 @@ def _test_log_type_errors(spec: Spec) -> Iterator[YamlError]:
     for index, case in enumerate(tests):
         value = case.get("LogType") if isinstance(case, dict) else None
         if isinstance(value, str) and value not in log_types:
+            names = [t for t in log_types if isinstance(t, str)]
             yield spec.document.error(
                 ("Tests", index, "LogType"),
-                f"Tests[{index}].LogType: {value!r} is not one of the rule's LogTypes ({', '.join(map(str, log_types))})",
-                did_you_mean(value, [t for t in log_types if isinstance(t, str)]) or "fix it or remove the legacy LogType key",
+                f"Tests[{index}].LogType: {value!r} is not one of the rule's LogTypes ({', '.join(names)})",
+                did_you_mean(value, names) or "fix it or remove the legacy LogType key",
             )

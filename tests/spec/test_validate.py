@@ -199,7 +199,7 @@ def test_unknown_analysis_type_stops_validation() -> None:
 
 def test_derived_detection_takes_no_filename() -> None:
     assert messages(VALID["derived"] + "Filename: d.py\n") == [
-        "rules/x.yml:9:1: unknown key 'Filename' (custom metadata: add it to the extra-keys allow-list)"
+        "rules/x.yml:9:1: unknown key 'Filename' ('Filename' belongs to other analysis types, not to a derived detection)"
     ]
 
 
