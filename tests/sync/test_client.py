@@ -312,3 +312,26 @@ def test_bad_arguments_are_value_errors(make_client: MakeClient) -> None:
         PantherClient("ftp://x", TOKEN)
     with pytest.raises(ValueError, match="token is empty"):
         PantherClient("https://x", "")
+
+
+def test_connection_refused_is_retried_then_reported() -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = PantherClient(f"http://127.0.0.1:{port}", TOKEN, retries=2, backoff_factor=0.001, max_backoff=0.01)
+    with pytest.raises(ApiError) as info:
+        client.list("rules")
+    assert str(info.value) == "GET /rules: no response could not connect (retries exhausted)"
+
+
+def test_a_given_session_is_used_and_keeps_no_token(server: StandinServer) -> None:
+    import requests
+
+    session = requests.Session()
+    session.headers["User-Agent"] = "sync-test/1"
+    client = PantherClient(server.url, TOKEN, session=session, backoff_factor=0.001)
+    client.put("rules", "R", RULE)
+    assert server.requests()[0]["headers"]["User-Agent"] == "sync-test/1"
+    assert TOKEN not in repr(dict(session.headers))

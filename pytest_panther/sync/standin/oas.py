@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft4Validator
-from referencing import Registry
-from referencing.jsonschema import DRAFT4
 
 __all__ = [
     "KINDS",
@@ -40,8 +38,6 @@ KINDS: tuple[str, ...] = (
 
 #: The shipped subset of the OpenAPI document (JSON).
 SUBSET_PATH = Path(__file__).with_name("panther_rest_openapi_subset.json")
-
-_BASE_URI = "urn:panther-rest-openapi"
 
 #: Where the subset comes from (kept in the shipped file as ``x-source``).
 SOURCE = (
@@ -109,15 +105,28 @@ def load_subset() -> dict[str, Any]:
     return translate_nullable(json.loads(SUBSET_PATH.read_text(encoding="utf-8")))
 
 
+def _inline(node: Any, schemas: dict[str, Any], trail: tuple[str, ...] = ()) -> Any:
+    """``node`` with every ``#/components/schemas/X`` reference replaced by that schema (the
+    detection schemas have no cycles; inlined validators run about twice as fast)."""
+    if isinstance(node, list):
+        return [_inline(item, schemas, trail) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        name = ref.rsplit("/", 1)[-1]
+        if name in trail:
+            raise ValueError(f"schema {name!r} refers to itself: {' -> '.join((*trail, name))}")
+        return _inline(schemas[name], schemas, (*trail, name))
+    return {key: _inline(value, schemas, trail) for key, value in node.items()}
+
+
 @cache
 def _validator(schema_name: str) -> Draft4Validator:
-    document = load_subset()
-    if schema_name not in document["components"]["schemas"]:
+    schemas = load_subset()["components"]["schemas"]
+    if schema_name not in schemas:
         raise KeyError(f"no component schema {schema_name!r} in the OpenAPI subset")
-    registry: Registry = Registry().with_resource(_BASE_URI, DRAFT4.create_resource(document))
-    return Draft4Validator(
-        {"$ref": f"{_BASE_URI}#/components/schemas/{schema_name}"}, registry=registry
-    )
+    return Draft4Validator(_inline(schemas[schema_name], schemas, (schema_name,)))
 
 
 def validate(schema_name: str, instance: Any) -> list[str]:
