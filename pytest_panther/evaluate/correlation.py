@@ -18,7 +18,14 @@ Sequence: events e1, e2 … in member order, where each transition From→To nee
 both sides, or ``From: field`` = ``To: field``), all inside the lookback. A member with
 ``MinMatchCount: m`` needs m such matches sharing the next join value; its time is the m-th.
 An ``Absence`` step holds when no event of that member joins the previous step within its window
-after it (:class:`CorrelationOptions.sequence_absence`).
+after it (:class:`CorrelationOptions.sequence_absence`); Absence steps *before* the first present
+step mean "not preceded by" (no joining match within the window before it). A transition without
+``WithinTimeFrameMinutes`` uses the lookback; without ``Match`` every event joins. A join field
+missing from a match reads as null (:class:`CorrelationOptions.null_joins`).
+
+Besides the 91 current panther-analysis tests, all 95 test cases of the distinct correlation-rule
+file versions in the repository's history (ancestors of daa10c88: 28 Sequence versions with 77
+tests, 2 with a leading Absence, 14 with a transition lacking a window) pass with the defaults.
 
 ``EventEvaluationOrder`` and ``Schedule`` do not change test outcomes here.
 """
@@ -52,11 +59,17 @@ class CorrelationOptions:
       absent matches between the first chosen match and the end of its lookback window count.
     - ``sequence_absence``: ``"after"`` (default; forced by backend-verified Sequence tests): only
       absent matches within ``WithinTimeFrameMinutes`` *after* the previous step count.
-      ``"around"``: also those up to that many minutes before it.
+      ``"around"``: also those up to that many minutes before it. (An Absence step *before* the
+      first present step always looks back from it: "not preceded by".)
+    - ``null_joins``: True (default; forced by a backend-verified Sequence test in panther-analysis
+      history, 64046443 ``aws_sso_access_token_retrieved_by_unauthenticated_ip``): a join field
+      missing from a match reads as null, and null equals null. False: a match without the join
+      field never joins.
     """
 
     group_absence: str = "lookback"
     sequence_absence: str = "after"
+    null_joins: bool = True
 
     def __post_init__(self) -> None:
         if self.group_absence not in ("lookback", "after"):
@@ -114,11 +127,21 @@ class CorrelationRule:
             name = fields.get(member)
             if name is None:
                 key.append(_WILD)
-            elif name in event.fields:
-                key.append(event.fields[name])
+            elif name in event.fields or self.options.null_joins:
+                key.append(event.fields.get(name))
             else:
                 return None
         return tuple(key)
+
+    def _join(self, left: Event, right: Event, pairs: tuple[tuple[str, str], ...]) -> bool:
+        """Whether ``left.fields[a] == right.fields[b]`` for every (a, b) (missing = null if null_joins)."""
+        for a, b in pairs:
+            if a not in left.fields or b not in right.fields:
+                if not self.options.null_joins:
+                    return False
+            if left.fields.get(a) != right.fields.get(b):
+                return False
+        return True
 
     @staticmethod
     def _joins(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
@@ -189,21 +212,45 @@ class CorrelationRule:
     # -- Sequence --------------------------------------------------------------------------
 
     def _sequence(self, events: dict[str, list[Event]]) -> tuple[bool, str]:
-        first = self.members[0]
-        out = self.transitions[0].pairs if self.transitions else []
-        starts = _with_min_count(events.get(first.id, []), first, [a for a, _ in out], self.lookback, None)
+        k = next(i for i, m in enumerate(self.members) if not m.absence)
+        first = self.members[k]
+        out = self.transitions[k].pairs if k < len(self.transitions) else ()
+        starts = _with_min_count(events.get(first.id, []), first, [a for a, _ in out], self.lookback, None, self.options.null_joins)
         if not starts:
-            return False, f"first step {first.id!r} has no {'' if first.min_count == 1 else str(first.min_count) + ' '}matches"
+            count = "" if first.min_count == 1 else f"{first.min_count} "
+            return False, f"first step {first.id!r} has no {count}matches"
         failures: list[tuple[int, str]] = []
         for event, chain_start in starts:
-            ok, depth, why = self._extend(1, event, chain_start, events, [f"{first.id}@{event.label}"])
+            blocked = self._leading_absence(k, event, events)
+            if blocked:
+                failures.append((k + 1, blocked))
+                continue
+            trail = [*(f"no {m.id}" for m in self.members[:k]), f"{first.id}@{event.label}"]
+            ok, depth, why = self._extend(k + 1, event, chain_start, events, trail)
             if ok:
                 return True, why
             failures.append((depth, why))
         failures.sort(key=lambda f: -f[0])
         return False, failures[0][1]
 
-    def _extend(self, index: int, prev: Event, chain_start: float, events: dict[str, list[Event]], trail: list[str]) -> tuple[bool, int, str]:
+    def _leading_absence(self, k: int, event: Event, events: dict[str, list[Event]]) -> str:
+        """Why absent steps before the first present step ``k`` block ``event`` ("" if they do not):
+        an absent match joining it within the transition's window *before* it."""
+        for j in range(k):
+            step, transition = self.members[j], self.transitions[j]
+            for e in events.get(step.id, []):
+                if not event.time - transition.within <= e.time <= event.time:
+                    continue
+                if self._join(e, event, transition.pairs):
+                    return (
+                        f"absent step {step.id!r} matched at {e.label}, within {transition.within:g} minutes before "
+                        f"{self.members[k].id}@{event.label} (transition {transition.id!r})"
+                    )
+        return ""
+
+    def _extend(
+        self, index: int, prev: Event, chain_start: float, events: dict[str, list[Event]], trail: list[str]
+    ) -> tuple[bool, int, str]:
         if index == len(self.members):
             return True, index, "sequence " + " -> ".join(trail)
         step = self.members[index]
@@ -212,7 +259,7 @@ class CorrelationRule:
         high = prev.time + transition.within
         joined = [
             e for e in events.get(step.id, [])
-            if low <= e.time <= high and all(a in prev.fields and prev.fields.get(a) == e.fields.get(b, _WILD) for a, b in transition.pairs)
+            if low <= e.time <= high and self._join(prev, e, transition.pairs)
         ]
         if step.absence:
             if joined:
@@ -220,7 +267,7 @@ class CorrelationRule:
             return self._extend(index + 1, prev, chain_start, events, [*trail, f"no {step.id}"])
         joined = [e for e in joined if e.time - chain_start <= self.lookback]
         following = self.transitions[index].pairs if index < len(self.transitions) else []
-        candidates = _with_min_count(joined, step, [a for a, _ in following], self.lookback, chain_start)
+        candidates = _with_min_count(joined, step, [a for a, _ in following], self.lookback, chain_start, self.options.null_joins)
         if not candidates:
             joins = " and ".join(a if a == b else f"{a} = {b}" for a, b in transition.pairs) or "nothing"
             return False, index, (
@@ -237,12 +284,14 @@ class CorrelationRule:
         return False, deepest[0], deepest[1]
 
 
-def _with_min_count(events: list[Event], member: Member, out_fields: list[str], lookback: float, chain_start: float | None) -> list[tuple[Event, float]]:
+def _with_min_count(
+    events: list[Event], member: Member, out_fields: list[str], lookback: float, chain_start: float | None, null_joins: bool
+) -> list[tuple[Event, float]]:
     """Candidate (event, chain start) pairs: the m-th of m matches sharing the outgoing join value."""
     groups: dict[tuple[Any, ...], list[Event]] = {}
     for e in events:
-        if all(f in e.fields for f in out_fields):
-            groups.setdefault(tuple(e.fields[f] for f in out_fields), []).append(e)
+        if null_joins or all(f in e.fields for f in out_fields):
+            groups.setdefault(tuple(e.fields.get(f) for f in out_fields), []).append(e)
     m = member.min_count
     result = []
     for group in groups.values():

@@ -101,7 +101,9 @@ def _criteria(document: Document, at: list[str | int], value: Any, ids: set[str]
     return result
 
 
-def _transitions(document: Document, at: list[str | int], value: Any, members: Sequence[Member]) -> list[Transition]:
+def _transitions(
+    document: Document, at: list[str | int], value: Any, members: Sequence[Member], lookback: float
+) -> list[Transition]:
     if not isinstance(value, list):
         raise document.error(at, "Transitions must be a list of {ID, From, To, WithinTimeFrameMinutes, Match}")
     by_pair: dict[tuple[str, str], Transition] = {}
@@ -113,12 +115,16 @@ def _transitions(document: Document, at: list[str | int], value: Any, members: S
         for key in ("ID", "From", "To"):
             if not isinstance(item.get(key), str):
                 raise document.error(where, f"transition needs {key} (a string)")
-        within = item.get("WithinTimeFrameMinutes")
+        # Both keys are optional: older backend-verified panther-analysis Sequence rules omit them
+        # (then the window is the lookback and every event joins) [INFER].
+        within = item.get("WithinTimeFrameMinutes", lookback)
         if not isinstance(within, (int, float)) or isinstance(within, bool) or within <= 0:
-            raise document.error([*where, "WithinTimeFrameMinutes"] if "WithinTimeFrameMinutes" in item else where, "WithinTimeFrameMinutes must be a positive number")
-        match = item.get("Match")
-        if not isinstance(match, list) or not match:
-            raise document.error([*where, "Match"] if "Match" in item else where, "transition Match must be a list like [{On: field}] or [{From: field, To: field}]")
+            raise document.error([*where, "WithinTimeFrameMinutes"], "WithinTimeFrameMinutes must be a positive number")
+        match = item.get("Match", [])
+        if not isinstance(match, list) or ("Match" in item and not match):
+            raise document.error(
+                [*where, "Match"], "transition Match must be a list like [{On: field}] or [{From: field, To: field}]"
+            )
         pairs = []
         for j, entry in enumerate(match):
             if isinstance(entry, Mapping) and set(entry) == {"On"} and isinstance(entry["On"], str):
@@ -179,11 +185,10 @@ def parse_detection(document: Document, data: Mapping[str, Any]) -> dict[str, An
                 raise document.error([*at, "MinMatchCount"], f"MinMatchCount {need} exceeds the {present} Group members without Absence")
             result["group_min"] = need
     else:
-        if members[0].absence:
-            raise document.error([*at, kind, 0, "Absence"], "the first Sequence step cannot be an Absence")
         if len(members) < 2:
             raise document.error([*at, kind], "a Sequence needs at least 2 steps")
         if "Transitions" not in body:
             raise document.error(at, "a Sequence needs Transitions")
-        result["transitions"] = _transitions(document, [*at, "Transitions"], body["Transitions"], members)
+        transitions = _transitions(document, [*at, "Transitions"], body["Transitions"], members, float(lookback))
+        result["transitions"] = transitions
     return result

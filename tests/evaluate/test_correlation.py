@@ -225,6 +225,53 @@ def test_sequence_absence_counts_only_after_the_previous_step() -> None:
     assert not result(around, Login={"user": {"u": [10]}}, Mfa={"user": {"u": [5]}})
 
 
+LEADING_ABSENCE = HEADER + textwrap.dedent(
+    """\
+    Detection:
+      - Sequence:
+          - {ID: Prompt, RuleID: R.Prompt, Absence: true}
+          - {ID: Token, RuleID: R.Token}
+        Transitions:
+          - {ID: no prompt before token, From: Prompt, To: Token, WithinTimeFrameMinutes: 15, Match: [{On: ip}]}
+        LookbackWindowMinutes: 60
+        Schedule: {RateMinutes: 60, TimeoutMinutes: 5}
+    """
+)
+
+
+def test_sequence_leading_absence_means_not_preceded_by() -> None:
+    rule = rule_of(LEADING_ABSENCE)
+    assert result(rule, Token={"ip": {"1.1.1.1": [20]}})
+    assert not result(rule, Prompt={"ip": {"1.1.1.1": [10]}}, Token={"ip": {"1.1.1.1": [20]}})
+    assert result(rule, Prompt={"ip": {"1.1.1.1": [4]}}, Token={"ip": {"1.1.1.1": [20]}})  # 16 > 15 minutes before
+    assert result(rule, Prompt={"ip": {"1.1.1.1": [25]}}, Token={"ip": {"1.1.1.1": [20]}})  # after does not count
+    assert result(rule, Prompt={"ip": {"2.2.2.2": [10]}}, Token={"ip": {"1.1.1.1": [20]}})
+    outcome = rule.run_test(case(True, Prompt={"ip": {"1.1.1.1": [10]}}, Token={"ip": {"1.1.1.1": [20]}}))
+    assert outcome.explanation == (
+        "Sequence rule did not match (expected true; evaluated locally): absent step 'Prompt' matched at 10, "
+        "within 15 minutes before Token@20 (transition 'no prompt before token')"
+    )
+
+
+def test_missing_join_fields_compare_as_null_unless_disabled() -> None:
+    rule = rule_of(LEADING_ABSENCE)
+    assert not result(rule, Prompt={"user": {"u": [10]}}, Token={"user": {"u": [20]}})  # null == null joins
+    strict = rule_of(LEADING_ABSENCE, CorrelationOptions(null_joins=False))
+    assert result(strict, Prompt={"user": {"u": [10]}}, Token={"user": {"u": [20]}})
+    group = rule_of(ABSENCE)
+    assert not result(group, Exposed={"other": {"x": [0]}}, Rotated={"other": {"y": [10]}})
+    assert result(rule_of(ABSENCE, CorrelationOptions(null_joins=False)), Exposed={"secret": {"k": [0]}}, Rotated={"other": {"y": [10]}})
+
+
+def test_transition_window_and_match_are_optional() -> None:
+    text = SEQ_ABSENCE.replace("WithinTimeFrameMinutes: 15, Match: [{On: user}]", "")
+    text = text.replace(", To: Mfa, }", ", To: Mfa}")
+    rule = rule_of(text)
+    assert rule.transitions[0].within == 60 and rule.transitions[0].pairs == ()
+    assert not result(rule, Login={"user": {"u": [0]}}, Mfa={"user": {"v": [50]}})  # everything joins
+    assert result(rule, Login={"user": {"u": [0]}}, Mfa={"user": {"v": [61]}})
+
+
 def test_outcome_passed_and_explanation() -> None:
     rule = rule_of(GROUP)
     ok = rule.run_test(case(True, Failed=failed("a@x", [0, 1, 2]), Success=success("a@x", [3])))
@@ -283,7 +330,7 @@ def test_malformed_group_is_a_located_error(old: str, new: str, message: str) ->
         ("        To: Deleted", "        To: Created", f"{P}:14:7: no transition from 'Promoted' to 'Deleted' (Transitions must link consecutive Sequence steps in order)"),
         ("          - On: target", "          - Using: target", f"{P}:19:13: a Match item is {{On: field}} or {{From: field, To: field}}"),
         ("        WithinTimeFrameMinutes: 10", "        WithinTimeFrameMinutes: -1", f"{P}:23:33: WithinTimeFrameMinutes must be a positive number"),
-        ("      - ID: Created\n        RuleID: Acme.User.Created", "      - ID: Created\n        RuleID: Acme.User.Created\n        Absence: true", f"{P}:8:18: the first Sequence step cannot be an Absence"),
+        ("          - On: target", "          []", f"{P}:19:11: transition Match must be a list like [{{On: field}}] or [{{From: field, To: field}}]"),
     ],
 )
 def test_malformed_sequence_is_a_located_error(old: str, new: str, message: str) -> None:
