@@ -48,10 +48,14 @@ class Git:
         env.update({"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_EDITOR": "true"})
         return env
 
-    def run(self, *args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess[str]:
-        """Run ``git args``; :raises GitError: when ``check`` and git exits non-zero."""
+    def run(self, *args: str, check: bool = True, input: str | None = None, hooks: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run ``git args``; :raises GitError: when ``check`` and git exits non-zero.
+
+        ``hooks=False`` runs it with ``core.hooksPath`` pointing at nothing, so no git hook (for
+        example the sync hooks) fires for this command."""
+        no_hooks = [] if hooks else ["-c", f"core.hooksPath={os.devnull}"]
         proc = subprocess.run(
-            ["git", "-C", str(self.root), *args],
+            ["git", "-C", str(self.root), *no_hooks, *args],
             capture_output=True,
             text=True,
             env=self.env(),

@@ -97,7 +97,7 @@ def pull(git: Git, config: UpstreamConfig, *, tag: str | None = None, fetch: boo
     saved = {"base": config.base, "target": tag, "pre_head": git.out("rev-parse", "HEAD"), "branch": branch}
     state.parent.mkdir(parents=True, exist_ok=True)
     state.write_text(json.dumps(saved), encoding="utf-8")
-    proc = git.run("rebase", "--onto", tag, config.base, branch, check=False)
+    proc = git.run("rebase", "--onto", tag, config.base, branch, check=False, hooks=False)
     if proc.returncode != 0 and not git.rebase_in_progress():
         state.unlink(missing_ok=True)
         raise PullError(f"git rebase failed: {(proc.stderr or proc.stdout).strip()}")
@@ -123,15 +123,15 @@ def continue_pull(git: Git, config: UpstreamConfig, *, runner: TestRunner | None
 def _step(git: Git) -> None:
     """Continue the rebase, skipping a commit that the resolution left empty."""
     if git.ok("diff", "--cached", "--quiet"):
-        git.run("rebase", "--skip", check=False)
+        git.run("rebase", "--skip", check=False, hooks=False)
     else:
-        git.run("rebase", "--continue", check=False)
+        git.run("rebase", "--continue", check=False, hooks=False)
 
 
 def _resolve_to_upstream(git: Git, path: str) -> None:
     stages = {line.split()[2] for line in git.out("ls-files", "-u", "--", path).splitlines()}
     if "2" in stages:
-        git.run("checkout", "--ours", "--", path)
+        git.run("checkout", "--ours", "--", path, hooks=False)
         git.run("add", "--", path)
     else:
         git.run("rm", "--quiet", "--", path)
@@ -169,10 +169,6 @@ def _finish(git: Git, config: UpstreamConfig, saved: dict[str, str], auto: list[
     count = git.out("rev-list", "--count", f"{target}..HEAD")
     result.lines.append(f"rebased {count} fork commit(s) from {base} onto {target}")
     result.lines += [f"auto-resolved {p}: no fork changes left in it, took upstream's version" for p in auto]
-    write_config(git.root, {"base": target})
-    git.run("add", "--", "pyproject.toml")
-    git.run("commit", "--quiet", "-m", f"Record upstream release {target} as the base release (was {base})", "--", "pyproject.toml")
-    _state_file(git).unlink(missing_ok=True)
     old_repo, new_repo, head_repo = repo_at(git, base), repo_at(git, target), repo_at(git, "HEAD")
     changes = id_changes(git, old_repo, new_repo, base, target)
     for ident, path in sorted(changes.removed.items()):
@@ -188,9 +184,21 @@ def _finish(git: Git, config: UpstreamConfig, saved: dict[str, str], auto: list[
     result.tested = files
     if runner is None or not files:
         result.lines.append(f"affected detections: {len(files)} (tests not run)")
-        return result
-    result.lines.append(f"running the tests of {len(files)} affected detection(s)")
-    result.tests_exit = runner(git.root, files)
-    verdict = {0: "tests passed", 5: "no tests collected (pytest exit code 5)"}
-    result.lines.append(verdict.get(result.tests_exit, f"tests FAILED (pytest exit code {result.tests_exit})"))
+    else:
+        result.lines.append(f"running the tests of {len(files)} affected detection(s)")
+        result.tests_exit = runner(git.root, files)
+        verdict = {0: "tests passed", 5: "no tests collected (pytest exit code 5)"}
+        result.lines.append(verdict.get(result.tests_exit, f"tests FAILED (pytest exit code {result.tests_exit})"))
+    # The rebase ran with git hooks off; this commit is the one the post-commit sync hook sees,
+    # so it fires only when the result is fit to deploy (the sync deploys last-synced..HEAD).
+    deploy = result.exit_code == 0 and not errors
+    write_config(git.root, {"base": target})
+    git.run("add", "--", "pyproject.toml")
+    message = f"Record upstream release {target} as the base release (was {base})"
+    git.run("commit", "--quiet", "-m", message, "--", "pyproject.toml", hooks=deploy)
+    _state_file(git).unlink(missing_ok=True)
+    if deploy:
+        result.lines.append(f"recorded {target} as the base release; the sync hook deploys the result")
+    else:
+        result.lines.append(f"recorded {target} as the base release with git hooks off: nothing is deployed until the problems above are fixed and committed")
     return result

@@ -128,6 +128,7 @@ def test_pull_to_v3_then_migrate_then_pull_v4(fork: Path, capsys: pytest.Capture
         RENAME_ORPHAN,
         "running the tests of 5 affected detection(s)",
         "tests passed",
+        "recorded v3.0.0 as the base release with git hooks off: nothing is deployed until the problems above are fixed and committed",
     ]
     assert code == 1  # the orphaned override must be dealt with
     # changed rule (v2 code), renamed rule, changed helper's user, new pack member, overrides
@@ -183,6 +184,7 @@ def test_pull_to_v3_then_migrate_then_pull_v4(fork: Path, capsys: pytest.Capture
         "auto-resolved rules/okta/brute_force.yml: no fork changes left in it, took upstream's version",
         "running the tests of 4 affected detection(s)",
         "tests passed",
+        "recorded v4.0.0 as the base release; the sync hook deploys the result",
     ]
     assert code == 0
     assert (fork / "rules/okta/brute_force.yml").read_text() == git(fork, "show", "v4.0.0:rules/okta/brute_force.yml")
@@ -214,6 +216,7 @@ def test_in_place_edit_rebases_cleanly_when_upstream_changed_other_lines(fork: P
         "upstream v2.0.0 removed Up.GCP.Legacy (rules/gcp/legacy.yml); the sync deletes it from Panther",
         "running the tests of 3 affected detection(s)",
         "tests passed",
+        "recorded v2.0.0 as the base release; the sync hook deploys the result",
     ]
     assert code == 0
     assert ran == [["rules/aws/key_created.yml", "rules/aws/root_login.yml", "rules/okta/admin_role.yml"]]
@@ -370,3 +373,30 @@ def test_status_json_in_a_fresh_clone_adds_the_remote(fork: Path, tmp_path: Path
     assert data["edits"] == [{"ids": ["Up.Okta.BruteForce"], "kind": "yaml", "path": "rules/okta/brute_force.yml", "status": "M"}]
     assert code == 1  # the override for the renamed ID
     assert "upstream" in git(clone, "remote").split()
+
+
+def install_logging_hooks(fork: Path) -> Path:
+    log = fork.parent / "hooks.log"
+    hooks = fork / ".git" / "hooks"
+    for name in ("post-commit", "post-rewrite", "post-checkout"):
+        (hooks / name).write_text(f'#!/bin/sh\necho "{name} $(git log -1 --format=%s)" >> "{log}"\n')
+        (hooks / name).chmod(0o755)
+    return log
+
+
+def test_only_the_final_commit_fires_the_sync_hooks(fork: Path, capsys: pytest.CaptureFixture[str], ran: list[list[str]]) -> None:
+    log = install_logging_hooks(fork)
+    assert upstream(fork, capsys, "pull", "--tag", "v2.0.0")[0] == 0
+    assert log.read_text() == "post-commit Record upstream release v2.0.0 as the base release (was v1.0.0)\n"
+
+
+def test_no_hook_fires_when_the_result_is_not_fit_to_deploy(fork: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pull_module, "run_pytest", lambda root, files: 1)  # a failing test
+    log = install_logging_hooks(fork)
+    code, out = upstream(fork, capsys, "pull", "--tag", "v2.0.0")
+    assert code == 1
+    assert out.splitlines()[-2:] == [
+        "tests FAILED (pytest exit code 1)",
+        "recorded v2.0.0 as the base release with git hooks off: nothing is deployed until the problems above are fixed and committed",
+    ]
+    assert not log.exists()
