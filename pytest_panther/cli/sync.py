@@ -52,6 +52,8 @@ def _repo(args: argparse.Namespace) -> Path:
 
 
 def _plan_or_apply(args: argparse.Namespace) -> int:
+    from pytest_panther.sync.apply import describe_error
+    from pytest_panther.sync.client import ApiError
     from pytest_panther.sync.run import repo_targets
     from pytest_panther.sync.run import sync_target
     from pytest_panther.sync.targets import TargetError
@@ -67,11 +69,7 @@ def _plan_or_apply(args: argparse.Namespace) -> int:
     except (TargetError, GitError, ValueError) as exc:
         print(f"panther-gitops sync: {exc}", file=sys.stderr)
         return 1
-    except Exception as exc:
-        if not hasattr(exc, "status"):
-            raise
-        from pytest_panther.sync.apply import describe_error
-
+    except ApiError as exc:
         print(f"panther-gitops sync: {describe_error(exc)}", file=sys.stderr)
         return 1
     if summary is None:

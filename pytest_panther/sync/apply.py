@@ -16,6 +16,7 @@ from typing import Any
 from typing import Protocol
 from typing import TextIO
 
+from pytest_panther.sync.client import ApiError
 from pytest_panther.sync.convert import DETECTION_RESOURCES
 from pytest_panther.sync.plan import ANY_DETECTION
 from pytest_panther.sync.plan import ORDER
@@ -54,12 +55,9 @@ class Summary:
         )
 
 
-def describe_error(exc: BaseException) -> str:
+def describe_error(exc: ApiError) -> str:
     """One line for an API error (method, path, status, message; never headers or the token)."""
-    status = getattr(exc, "status", None)
-    method = getattr(exc, "method", "")
-    path = getattr(exc, "path", "")
-    message = getattr(exc, "message", str(exc))
+    status, method, path, message = exc.status, exc.method, exc.path, exc.message
     hint = ""
     if status == 401:
         hint = " (the token was refused: check the variable it comes from)"
@@ -142,9 +140,7 @@ def apply_plan(repo: Path, plan: Plan, client: Writer, *, out: TextIO | None = N
                 else:
                     summary.updated += 1
                 progress.step(change, f"{change.action}d")
-        except Exception as exc:  # the client's ApiError, whatever its module
-            if not hasattr(exc, "status"):
-                raise
+        except ApiError as exc:
             summary.failed += 1
             line = f"{change.label}: {describe_error(exc)}"
             summary.failures.append(line)

@@ -79,9 +79,18 @@ def current_branch(repo: Path) -> str | None:
 
 
 def rebase_in_progress(repo: Path) -> bool:
-    """True while ``git rebase`` (merge or apply backend) has stopped or is running."""
+    """True while ``git rebase`` (merge or apply backend) is replaying or has stopped.
+
+    The state folder (``rebase-merge``/``rebase-apply``) is what git 2.39.5 leaves while a
+    rebase runs (sync-contract.md §4.1), but it is still there when ``post-rewrite rebase``
+    runs at the very end — measured: by then HEAD is back on the branch, whereas it is
+    detached for the whole replay (``post-checkout`` at the start, ``post-commit`` per pick, a
+    stop on a conflict). So: state folder present *and* HEAD detached.
+    """
     gdir = git_dir(repo)
-    return (gdir / "rebase-merge").exists() or (gdir / "rebase-apply").exists()
+    if not ((gdir / "rebase-merge").exists() or (gdir / "rebase-apply").exists()):
+        return False
+    return current_branch(repo) is None
 
 
 def list_tree(repo: Path, commit: str, prefixes: Iterable[str] = ()) -> dict[str, str]:

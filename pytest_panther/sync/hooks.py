@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TextIO
 
 from pytest_panther.sync.apply import describe_error
+from pytest_panther.sync.client import ApiError
 from pytest_panther.sync.git import common_git_dir
 from pytest_panther.sync.git import current_branch
 from pytest_panther.sync.git import rebase_in_progress
@@ -102,7 +103,8 @@ def run_hook(
     try:
         _run(repo, stage, list(args), target_name, env, err)
     except Exception as exc:  # never fail the git command
-        err.write(f"{PREFIX} sync FAILED ({type(exc).__name__}: {describe_error(exc) if hasattr(exc, 'status') else exc}); "
+        detail = describe_error(exc) if isinstance(exc, ApiError) else f"{type(exc).__name__}: {exc}"
+        err.write(f"{PREFIX} sync FAILED ({detail}); "
                   "the next hook run or `panther-gitops sync apply` retries\n")
     err.flush()
     return 0
@@ -149,9 +151,7 @@ def _run(repo: Path, stage: str, args: list[str], target_name: str | None, env: 
                 continue
             try:
                 plan, summary = sync_target(repo, target, out=err, progress=err, tty=False, env=env)
-            except Exception as exc:
-                if not hasattr(exc, "status"):
-                    raise
+            except ApiError as exc:
                 err.write(f"{PREFIX} target {target.name}: sync FAILED while planning: {describe_error(exc)}\n")
                 continue
             assert summary is not None

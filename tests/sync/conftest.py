@@ -1,64 +1,15 @@
-"""Fixtures for the sync tests: real git repositories in tmp dirs with pinned identities/dates."""
+"""Fixtures for the sync tests: real git repositories in tmp dirs with pinned identities/dates,
+and the real stand-in Panther on loopback."""
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-
-RULE_PY = "def rule(event):\n    return event.get('x') == 1\n"
-
-
-def rule_yaml(rule_id: str, filename: str | None, *, severity: str = "Low", enabled: bool = True, extra: str = "") -> str:
-    lines = [
-        "AnalysisType: rule",
-        f"RuleID: {rule_id}",
-        f"Filename: {filename}" if filename else "",
-        f"Enabled: {'true' if enabled else 'false'}",
-        f"Severity: {severity}",
-        "LogTypes:\n  - AWS.CloudTrail",
-        "Tests:\n  - Name: hit\n    ExpectedResult: true\n    Log:\n      x: 1",
-    ]
-    return "\n".join(line for line in lines if line) + "\n" + extra
-
-
-class GitRepo:
-    """A git work tree driven with the ``git`` binary (environment pinned by ``git_env``)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def git(self, *args: str, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            ["git", *args], cwd=self.path, capture_output=True, text=True, env=env or dict(os.environ)
-        )
-        if check and proc.returncode != 0:
-            raise AssertionError(f"git {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-        return proc
-
-    def write(self, rel: str, text: str) -> None:
-        path = self.path / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-
-    def remove(self, rel: str) -> None:
-        (self.path / rel).unlink()
-
-    def add_rule(self, rule_id: str, name: str | None = None, *, body: str = RULE_PY, **kwargs: object) -> str:
-        name = name or rule_id.lower().replace(".", "_").replace(" ", "_")
-        self.write(f"rules/{name}.py", body)
-        self.write(f"rules/{name}.yml", rule_yaml(rule_id, f"{name}.py", **kwargs))  # type: ignore[arg-type]
-        return name
-
-    def commit(self, message: str = "change") -> str:
-        self.git("add", "-A")
-        self.git("commit", "-q", "--allow-empty", "-m", message)
-        return self.head()
-
-    def head(self) -> str:
-        return self.git("rev-parse", "HEAD").stdout.strip()
+from synchelpers import TOKEN
+from synchelpers import GitRepo
 
 
 @pytest.fixture
@@ -98,3 +49,12 @@ def make_repo(tmp_path: Path, git_env: dict[str, str]) -> Callable[[str], GitRep
         return repo
 
     return factory
+
+
+@pytest.fixture
+def standin() -> Iterator[Any]:
+    """The real stand-in Panther on an ephemeral loopback port (stopped after the test)."""
+    from pytest_panther.sync.standin import StandinServer
+
+    with StandinServer(token=TOKEN) as server:
+        yield server

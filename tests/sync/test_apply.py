@@ -1,0 +1,140 @@
+"""apply against the real stand-in on loopback, in process (real HTTP, real git)."""
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from synchelpers import TOKEN
+from synchelpers import deployed
+from synchelpers import desired
+
+from pytest_panther.sync.apply import apply_plan
+from pytest_panther.sync.client import PantherClient
+from pytest_panther.sync.plan import make_plan
+from pytest_panther.sync.state import read_synced
+from pytest_panther.sync.targets import Target
+
+
+def target_for(server: Any) -> Target:
+    return Target(name="default", host=server.url, retries=2, backoff_factor=0.01, max_backoff=0.05, timeout=5)
+
+
+def client_for(server: Any, token: str = TOKEN) -> PantherClient:
+    return PantherClient(server.url, token, retries=2, backoff_factor=0.01, max_backoff=0.05, timeout=5)
+
+
+def sync(repo: Any, server: Any, **kwargs: Any) -> tuple[Any, Any, str]:
+    target = target_for(server)
+    client = kwargs.pop("client", None) or client_for(server)
+    plan = make_plan(repo.path, target, client, refresh=kwargs.pop("refresh", False), prune=kwargs.pop("prune", False))
+    out = io.StringIO()
+    summary = apply_plan(repo.path, plan, client, out=out, tty=kwargs.pop("tty", False))
+    return plan, summary, out.getvalue()
+
+
+def writes(server: Any) -> list[tuple[str, str, int]]:
+    return [(r["method"], r["path"], r["status"]) for r in server.requests() if r["method"] in ("PUT", "POST", "DELETE")]
+
+
+def seed_repo(repo: Any, count: int = 3) -> None:
+    repo.write("global_helpers/helper.py", "def helper():\n    return 1\n")
+    repo.write("global_helpers/helper.yml", "AnalysisType: global\nGlobalID: helper\nFilename: helper.py\n")
+    repo.write("data_models/dm.yml", "AnalysisType: datamodel\nDataModelID: Std.DM\nEnabled: true\nLogTypes: [AWS.CloudTrail]\nMappings:\n  - Name: actor_user\n    Path: $.user\n")
+    for index in range(count):
+        repo.add_rule(f"Rule.{index}", f"r{index}")
+
+
+def test_first_apply_creates_everything_in_dependency_order(make_repo: Any, standin: Any) -> None:
+    repo = make_repo()
+    seed_repo(repo)
+    head = repo.commit()
+    plan, summary, out = sync(repo, standin)
+    assert plan.mode == "refresh"
+    assert summary.render() == "summary: 5 created, 0 updated, 0 deleted, 0 unchanged, 0 failed"
+    assert [w[1] for w in writes(standin)] == ["/globals/helper", "/data-models/Std.DM", "/rules/Rule.0", "/rules/Rule.1", "/rules/Rule.2"]
+    assert out.splitlines()[0] == "created globals/helper"
+    assert read_synced(repo.path, "default") == head
+    assert deployed(standin) == desired(repo.path)
+    # Nothing changed: nothing sent, the ref stays.
+    standin.app.journal.clear() if hasattr(standin.app, "journal") else None
+    before = len(standin.requests())
+    plan, summary, _ = sync(repo, standin)
+    assert (plan.mode, plan.changes, summary.render()) == ("incremental", [], "summary: 0 created, 0 updated, 0 deleted, 5 unchanged, 0 failed")
+    assert len(standin.requests()) == before
+
+
+def test_a_400_leaves_the_ref_and_the_rerun_finishes_without_duplicates(make_repo: Any, standin: Any) -> None:
+    repo = make_repo()
+    repo.add_rule("Base.Rule")
+    base = repo.commit()
+    sync(repo, standin)
+    for index in range(10):
+        repo.add_rule(f"Batch.{index:02d}")
+    head = repo.commit()
+    standin.inject(method="PUT", path_regex="^/rules/", status=400, times=1, skip=4, body={"message": "bad rule"})
+    plan, summary, out = sync(repo, standin)
+    assert summary.render() == "summary: 9 created, 0 updated, 0 deleted, 1 unchanged, 1 failed"
+    assert summary.failures == ["rules/Batch.04: PUT /rules/Batch.04: 400 bad rule"]
+    assert "failed: PUT /rules/Batch.04: 400 bad rule rules/Batch.04" in out
+    assert read_synced(repo.path, "default") == base
+    plan, summary, _ = sync(repo, standin)
+    assert summary.ok and summary.ref_moved
+    assert read_synced(repo.path, "default") == head
+    created = [w for w in writes(standin) if w[2] == 201]
+    assert sorted(w[1] for w in created) == sorted({w[1] for w in created})  # each ID created once
+    assert deployed(standin) == desired(repo.path)
+
+
+def test_a_wrong_token_stops_at_the_first_call(make_repo: Any, standin: Any) -> None:
+    repo = make_repo()
+    repo.add_rule("R.1")
+    repo.commit()
+    repo_plan = make_plan(repo.path, target_for(standin), client_for(standin))
+    bad = client_for(standin, "wrong-token")
+    summary = apply_plan(repo.path, repo_plan, bad, out=io.StringIO(), tty=False)
+    assert summary.failed == 1 and not summary.ref_moved
+    assert summary.failures == ["rules/R.1: PUT /rules/R.1: 401 " + summary.failures[0].split(" 401 ", 1)[1]]
+    assert "the token was refused" in summary.failures[0]
+    assert read_synced(repo.path, "default") is None
+
+
+def test_deletes_are_guarded_and_404_counts_as_done(make_repo: Any, standin: Any) -> None:
+    repo = make_repo()
+    repo.add_rule("Ours.Keep", "keep")
+    repo.add_rule("Ours.Drop", "drop")
+    repo.commit()
+    standin.seed({"rules": {"Console.Made": {"id": "Console.Made", "body": "x", "severity": "LOW"}}})
+    sync(repo, standin)
+    repo.remove("rules/drop.yml")
+    repo.write("deprecated.txt", "Gone.Already\n")
+    repo.commit()
+    plan, summary, out = sync(repo, standin)
+    assert [f"{c.action} {c.label}" for c in plan.changes] == ["delete rules/Ours.Drop", "delete */Gone.Already"]
+    assert summary.render() == "summary: 0 created, 0 updated, 2 deleted, 1 unchanged, 0 failed"
+    assert "deleted (already gone) */Gone.Already" in out
+    assert sorted(standin.state()["rules"]) == ["Console.Made", "Ours.Keep"]
+    plan, summary, _ = sync(repo, standin, refresh=True)
+    assert [c.label for c in plan.unmanaged] == ["rules/Console.Made"] and plan.changes == []
+    plan, summary, _ = sync(repo, standin, prune=True, refresh=True)
+    assert sorted(standin.state()["rules"]) == ["Ours.Keep"]
+
+
+def test_progress_bar_on_a_terminal(make_repo: Any, standin: Any) -> None:
+    repo = make_repo()
+    seed_repo(repo, 1)
+    repo.commit()
+    _, summary, out = sync(repo, standin, tty=True)
+    assert summary.ok
+    assert out.startswith("\r[##########....................] 1/3 globals/helper")
+    assert out.endswith("\n") and out.count("\n") == 1
+
+
+def test_spec_errors_keep_the_ref(make_repo: Any, standin: Any) -> None:
+    repo = make_repo()
+    repo.add_rule("Good.Rule", "good")
+    repo.write("rules/bad.yml", "AnalysisType: rule\nRuleID: Bad.Rule\nSeverity: Low\n")
+    repo.commit()
+    plan, summary, _ = sync(repo, standin)
+    assert plan.errors == ["rules/bad.yml:2:9: no Filename: the Python body is required (add `Filename: <name>.py`)"]
+    assert summary.created == 1 and not summary.ref_moved
+    assert read_synced(repo.path, "default") is None
