@@ -22,7 +22,7 @@ from pytest_panther.upstream.migrate import override_text
 __all__ = ["changed_keys", "conflict_guidance"]
 
 
-def _data(git: Git, rev: str, path: str) -> dict[str, Any] | None:
+def spec_data(git: Git, rev: str, path: str) -> dict[str, Any] | None:
     text = git.blob(rev, path)
     if text is None:
         return None
@@ -47,7 +47,7 @@ def _describe(git: Git, old_rev: str, new_rev: str, path: str) -> str:
     if new_exists and not old_exists:
         return "added the file"
     if path.endswith((".yml", ".yaml")):
-        keys = changed_keys(_data(git, old_rev, path), _data(git, new_rev, path))
+        keys = changed_keys(spec_data(git, old_rev, path), spec_data(git, new_rev, path))
         return f"changed {', '.join(keys)}" if keys else "changed only formatting or comments"
     numstat = git.out("diff", "--numstat", old_rev, new_rev, "--", path).split("\t")
     return f"changed the code (+{numstat[0]} -{numstat[1]} lines)" if len(numstat) > 2 else "changed the file"
@@ -68,7 +68,7 @@ def conflict_guidance(git: Git, paths: list[str], base: str, target: str, overri
         lines.append(f"  upstream {base} -> {target}: {_describe(git, base, target, path)}")
         lines.append(f"  your commit:          {_describe(git, fork_parent, 'REBASE_HEAD', path)}")
         if ident and path.endswith((".yml", ".yaml")) and git.blob_id(target, path):
-            before, after = _data(git, fork_parent, path), _data(git, "REBASE_HEAD", path)
+            before, after = spec_data(git, fork_parent, path), spec_data(git, "REBASE_HEAD", path)
             if before is not None and after is not None:
                 fields, blocked = edit_to_override(before, after)
                 if fields and not blocked:

@@ -17,13 +17,18 @@ from pytest_panther.upstream.config import UpstreamConfig
 from pytest_panther.upstream.git import Git
 from pytest_panther.upstream.git import GitError
 from pytest_panther.upstream.git import release_key
+from pytest_panther.upstream.guidance import changed_keys
+from pytest_panther.upstream.guidance import spec_data
 from pytest_panther.upstream.history import Edit
 from pytest_panther.upstream.history import IdChanges
 from pytest_panther.upstream.history import fork_edits
 from pytest_panther.upstream.history import id_changes
 from pytest_panther.upstream.history import repo_at
+from pytest_panther.upstream.overrides import apply_overrides
 from pytest_panther.upstream.overrides import load_overrides
 from pytest_panther.upstream.overrides import unknown_id_error
+from pytest_panther.upstream.packs import check_packs
+from pytest_panther.upstream.packs import deployable_ids
 
 __all__ = ["Status", "collect_status", "fetch_tags", "format_status", "orphan_lines", "status_json"]
 
@@ -38,6 +43,7 @@ class Status:
     touched: list[str] = field(default_factory=list)  # upstream deletions/renames of customised files
     orphans: list[str] = field(default_factory=list)  # overrides for IDs gone now or in the latest release
     problems: list[str] = field(default_factory=list)
+    packs: str = ""  # pack selection summary, when packs are selected
 
     @property
     def latest(self) -> str | None:
@@ -87,15 +93,22 @@ def collect_status(git: Git, config: UpstreamConfig) -> Status:
     status.overrides = {i: o.path.relative_to(git.root).as_posix() for i, o in overrides.items()}
     head_ids = {s.id for s in head_repo.specs if s.id}
     status.orphans = orphan_lines(overrides, head_ids, None, "now", git.root)
+    if config.packs:
+        apply_overrides(head_repo, overrides)
+        status.problems += check_packs(head_repo, config)
+        deployable = deployable_ids(head_repo, config)
+        detections = [s for s in head_repo.detections if s.id]
+        deployed = [s for s in detections if s.id in deployable]
+        disabled = [s for s in deployed if deployable[s.id] is False and s.enabled]
+        status.packs = (
+            f"packs: {', '.join(config.packs)}; {len(deployed)} of {len(detections)} detections deployed"
+            + (f", {len(disabled)} of them forced disabled" if disabled else "")
+            + f" (unselected = {config.unselected})"
+        )
     if status.latest:
         latest_repo = repo_at(git, status.latest)
         status.changes = id_changes(git, base_repo, latest_repo, config.base, status.latest)
-        customised = {e.path for e in status.edits}
-        for kind, old, new in git.name_status(config.base, status.latest):
-            if kind == "D" and old in customised:
-                status.touched.append(f"{old}: you changed it; upstream {status.latest} deletes it")
-            elif kind == "R" and old in customised:
-                status.touched.append(f"{old}: you changed it; upstream {status.latest} renames it to {new}")
+        status.touched = _conflicts_ahead(git, status, config.base, status.latest)
         latest_ids = {s.id for s in latest_repo.specs if s.id}
         known = {line.split(":", 1)[0] for line in status.orphans}
         for line in orphan_lines(overrides, latest_ids, status.changes, status.latest, git.root):
@@ -123,6 +136,31 @@ def orphan_lines(overrides: dict, ids: set[str], changes: IdChanges | None, wher
     return lines
 
 
+def _conflicts_ahead(git: Git, status: Status, base: str, latest: str) -> list[str]:
+    """Customised upstream files that the rebase onto ``latest`` will likely conflict on."""
+    upstream = {old: (kind, new) for kind, old, new in git.name_status(base, latest)}
+    gone = status.changes.gone() if status.changes else set()
+    lines = []
+    for edit in status.edits:
+        kind, new = upstream.get(edit.path, ("", ""))
+        label = f"{edit.path} ({', '.join(edit.ids)})" if edit.ids else edit.path
+        if kind == "D":
+            lines.append(f"{label}: you changed it; upstream {latest} deletes it")
+        elif kind == "R":
+            lines.append(f"{label}: you changed it; upstream {latest} moves it to {new}")
+        elif any(i in gone for i in edit.ids):
+            lines.append(f"{label}: you changed it; upstream {latest} removes or renames its ID")
+        elif kind == "M" and edit.status == "M" and edit.kind == "yaml":
+            ours = changed_keys(spec_data(git, base, edit.path), spec_data(git, "HEAD", edit.path))
+            theirs = changed_keys(spec_data(git, base, edit.path), spec_data(git, latest, edit.path))
+            both = [k for k in ours if k in theirs]
+            if both:
+                lines.append(f"{label}: you and upstream {latest} both changed {', '.join(both)} (run `upstream migrate-edits` first)")
+        elif kind == "M" and edit.status == "M" and edit.kind == "python":
+            lines.append(f"{label}: you and upstream {latest} both changed the code")
+    return lines
+
+
 def format_status(status: Status) -> str:
     out = [f"base release: {status.base or '(none)'}"]
     out += [f"problem: {p}" for p in status.problems]
@@ -140,6 +178,8 @@ def format_status(status: Status) -> str:
     others = [e.path for e in status.edits if e.kind == "other"]
     if others:
         out.append(f"other upstream files changed: {', '.join(others)}")
+    if status.packs:
+        out.append(status.packs)
     out.append(f"overrides: {len(status.overrides)}")
     out += [f"  {ident}: {path}" for ident, path in sorted(status.overrides.items())]
     if status.changes is not None and status.latest:

@@ -98,8 +98,22 @@ def test_status_before_pulling(fork: Path, capsys: pytest.CaptureFixture[str]) -
         "  Up.Okta.AdminRoleAssigned: overrides/okta-admin.yml\n"
         "upstream v3.0.0 removes Up.GCP.Legacy (rules/gcp/legacy.yml)\n"
         "upstream v3.0.0 renames Up.AWS.AccessKeyCreated to Up.AWS.IAMKeyCreated (rules/aws/key_created.yml)\n"
+        "conflict ahead: rules/okta/brute_force.yml (Up.Okta.BruteForce): you and upstream v3.0.0 both changed"
+        " Threshold (run `upstream migrate-edits` first)\n"
         f"{RENAME_ORPHAN}\n"
     )
+    assert code == 1
+
+
+def test_status_reports_the_pack_selection(fork: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pytest_panther.upstream.config import write_config
+
+    write_config(fork, {"packs": ["Up.Okta", "Up.Oktaa"], "unselected": "disable"})
+    git(fork, "commit", "-q", "-am", "deploy the Okta pack only")
+    code, out = upstream(fork, capsys, "status", "--no-fetch")
+    lines = out.splitlines()
+    assert lines[1] == "problem: pyproject.toml [tool.pytest-panther.upstream] packs: no pack 'Up.Oktaa'; did you mean 'Up.Okta'?"
+    assert "packs: Up.Okta, Up.Oktaa; 6 of 6 detections deployed, 3 of them forced disabled (unselected = disable)" in lines
     assert code == 1
 
 
