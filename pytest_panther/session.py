@@ -57,7 +57,9 @@ class PantherSession:
 
     @cached_property
     def repo(self) -> Repository:
-        repo = load_repository(self.root, self.settings.paths)
+        cache_plugin = getattr(self.config, "cache", None)  # absent with -p no:cacheprovider
+        cache = cache_plugin.mkdir("panther") if cache_plugin is not None else None
+        repo = load_repository(self.root, self.settings.paths, cache_dir=cache)
         overrides = _optional("pytest_panther.upstream.overrides")
         self.override_errors: list[YamlError] = []
         if overrides is not None:

@@ -155,11 +155,8 @@ class Spec:
         if not isinstance(tests, list):
             return []
         cases = []
-        from_document = self.data is self.document.data or tests is self.document.data.get("Tests")
+        lines = self.document.test_lines if tests is self.document.data.get("Tests") else ()
         for index, case in enumerate(tests):
-            if from_document:
-                line = self.document.position(("Tests", index))[0]
-            else:
-                line = self.document.position(("Tests",))[0]
+            line = lines[index] if index < len(lines) else self.document.position(("Tests",))[0]
             cases.append(TestCase(index=index, data=case, line=line))
         return cases

@@ -81,18 +81,42 @@ class YamlError(Exception):
         return f"{self.path}:{self.line}:{self.col}: {self.message}{hint}"
 
 
-@dataclass(frozen=True)
 class Document:
     """One parsed YAML file.
 
-    ``data`` is the plain Python value (dicts, lists, str, int, float, bool, None); ``node`` the
-    root node it was built from, used only to find positions.
+    ``data`` is the plain Python value (dicts, lists, str, int, float, bool, None).
+    ``test_lines`` holds the 1-based line of each entry of a top-level ``Tests`` list (needed for
+    every test item, so computed at load). The node tree is not kept (it is ~10x the size of the
+    data); :meth:`position` re-parses ``text`` the first time a position is asked for.
     """
 
-    path: Path
-    data: Any
-    node: Node | None
-    text: str
+    __slots__ = ("path", "data", "_text", "test_lines", "_node")
+
+    def __init__(self, path: Path, data: Any, text: str | None, test_lines: tuple[int, ...] = ()) -> None:
+        self.path = path
+        self.data = data
+        self._text = text
+        self.test_lines = test_lines
+        self._node: Node | None = None
+
+    @property
+    def text(self) -> str:
+        """The file's text (read from disk on first use for a document restored from the cache)."""
+        if self._text is None:
+            try:
+                self._text = self.path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                self._text = ""
+        return self._text
+
+    @property
+    def node(self) -> Node | None:
+        if self._node is None and self.text:
+            try:
+                self._node = _YAML.compose(self.text)
+            except YAMLError:  # pragma: no cover - the text parsed once already
+                return None
+        return self._node
 
     def node_at(self, keys: Sequence[str | int]) -> Node | None:
         """The node at ``keys`` (mapping keys and list indexes), or the deepest one found."""
@@ -129,6 +153,13 @@ class Document:
         return YamlError(self.path, line, col, message, hint)
 
 
+def _test_lines(root: Node | None) -> tuple[int, ...]:
+    tests = _child(root, "Tests")
+    if isinstance(tests, SequenceNode):
+        return tuple(item.start_mark.line + 1 for item in tests.value)
+    return ()
+
+
 def _child(node: Node | None, key: str | int) -> Node | None:
     if isinstance(node, MappingNode):
         for k, v in node.value:
@@ -159,7 +190,7 @@ def load(text: str, path: str | Path = "<string>") -> Document:
         # The safe constructor caches constructed objects per document; drop them.
         _YAML.constructor.constructed_objects.clear()
         _YAML.constructor.recursive_objects.clear()
-    return Document(path=path, data=data, node=node, text=text)
+    return Document(path, data, text, _test_lines(node))
 
 
 def load_file(path: str | Path) -> Document:
