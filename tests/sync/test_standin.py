@@ -384,3 +384,10 @@ def test_the_standin_command_refuses_bad_arguments(
     (tmp_path / "not.db").write_text("this is not a database, just text " * 100)
     assert main(["standin", "--port", "0", "--token", "t", "--db", str(tmp_path / "not.db")]) == 2
     assert capsys.readouterr().err == "panther-gitops standin: cannot start: file is not a database\n"
+
+
+def test_a_chunked_body_is_refused_with_a_clear_message(server: StandinServer) -> None:
+    response = requests.put(server.url + "/rules/R.1", data=iter([json.dumps(RULE).encode()]), headers=AUTH, timeout=5)
+    assert (response.status_code, response.json()) == (
+        400, {"message": "send the body with a Content-Length header (chunked bodies are not supported)"})
+    assert server.state()["rules"] == {}

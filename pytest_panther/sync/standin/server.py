@@ -7,6 +7,7 @@ import ipaddress
 import socket
 import sys
 import threading
+import traceback
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 from pytest_panther.sync.standin.app import StandinApp
 from pytest_panther.sync.standin.controls import parse_fault
 from pytest_panther.sync.standin.wire import Request
+from pytest_panther.sync.standin.wire import error
 
 __all__ = ["StandinHTTPServer", "StandinServer", "is_loopback"]
 
@@ -47,15 +49,26 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         split = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        request = Request(
-            method=self.command,
-            path=split.path,
-            query=dict(parse_qsl(split.query, keep_blank_values=True)),
-            headers={name: value for name, value in self.headers.items()},
-            body=self.rfile.read(length) if length else b"",
-        )
-        response = self.server.app.handle(request)
+        raw_length = self.headers.get("Content-Length") or "0"
+        if not raw_length.isdigit() or "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            # The body cannot be delimited: answer and close instead of guessing.
+            self.close_connection = True
+            request = Request(self.command, split.path)
+            response = error(400, "send the body with a Content-Length header (chunked bodies are not supported)")
+        else:
+            length = int(raw_length)
+            request = Request(
+                method=self.command,
+                path=split.path,
+                query=dict(parse_qsl(split.query, keep_blank_values=True)),
+                headers={name: value for name, value in self.headers.items()},
+                body=self.rfile.read(length) if length else b"",
+            )
+            try:
+                response = self.server.app.handle(request)
+            except Exception as exc:  # a stand-in bug: answer 500 and show it on stderr
+                traceback.print_exc()
+                response = error(500, f"stand-in internal error: {type(exc).__name__}: {exc}")
         if response.drop:
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
