@@ -7,9 +7,11 @@ is the working directory) and never write to any file:
 * ``validate`` checks the spec files among them and the spec of each changed ``.py`` with the
   repository validator (:func:`pytest_panther.spec.crosscheck.validate_repository`: schema,
   set-like fields, ``Filename``, duplicate IDs, pack members, data models), and the ``.py`` files
-  for syntax errors, printing one ``path:line:col: message`` line per problem; exit 1 when there
-  is one. To stay fast it loads only the specs a cross-file check of those files can involve
-  (specs mentioning their IDs or the IDs they name, every data model when one is checked).
+  under the spec folders for syntax errors, printing one ``path:line:col: message`` line per
+  problem; exit 1 when there is one. To stay fast it loads only the specs a cross-file check of
+  those files can involve (specs defining their IDs or the IDs they name, every data model when
+  one is checked). A two-file problem reported on another file is shown when it names one of
+  them (a duplicate ID goes to the second file in path order).
 * ``test`` runs pytest in-process on the detections the change affects
   (:func:`pytest_panther.select.affected_spec_files`), with ``-q -p no:cacheprovider``, and
   returns pytest's exit code, except 5 (nothing collected), which is 0.
@@ -181,11 +183,14 @@ def hook_validate(args: argparse.Namespace) -> int:
         for e in found[path]
         if path in targets or any(name in e.hint or name in e.message for name in names)
     ]
+    folders = [index.root / rel for rel in paths]
     for path in sorted(index.norm.changed(f) for f in given if f.suffix == ".py"):
+        if not any(path.is_relative_to(folder) for folder in folders):
+            continue
         error = _syntax_error(path)
         if error is not None:
             problems.append(error)
-    for error in problems:
+    for error in sorted(problems, key=lambda e: (e.path, e.line, e.col)):
         print(_show(error))
     return 1 if problems else 0
 
