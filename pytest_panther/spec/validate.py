@@ -25,6 +25,10 @@ from jsonschema import ValidationError
 from jsonschema.validators import extend
 
 from pytest_panther.spec.model import Spec
+from pytest_panther.spec.schema.precheck import Check
+from pytest_panther.spec.schema.precheck import Unsupported
+from pytest_panther.spec.schema.precheck import compile_check
+from pytest_panther.spec.schema.precheck import is_int
 from pytest_panther.spec.suggest import did_you_mean
 from pytest_panther.spec.yaml import YamlError
 
@@ -84,7 +88,7 @@ class ValidationOptions:
 
 @cache
 def _document() -> dict[str, Any]:
-    text = resources.files("pytest_panther.spec").joinpath("schema/analysis.schema.json").read_text("utf-8")
+    text = resources.files("pytest_panther.spec.schema").joinpath("analysis.schema.json").read_text("utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
 
@@ -117,19 +121,15 @@ def _rate_minutes(validator: Any, enabled: bool, instance: Any, schema: Any) -> 
     if not enabled or not isinstance(instance, dict):
         return
     rate, timeout = instance.get("RateMinutes"), instance.get("TimeoutMinutes")
-    if not _is_int(rate):
+    if not is_int(rate):
         return
     if rate <= 1:
         yield ValidationError(f"{rate} is too small: the rate must be more than 1 minute", path=["RateMinutes"])
-    elif _is_int(timeout) and rate < timeout:
+    elif is_int(timeout) and rate < timeout:
         yield ValidationError(f"{rate} is less than TimeoutMinutes ({timeout})", path=["RateMinutes"])
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-_TYPES = Draft202012Validator.TYPE_CHECKER.redefine("integer", lambda _checker, value: _is_int(value))
+_TYPES = Draft202012Validator.TYPE_CHECKER.redefine("integer", lambda _checker, value: is_int(value))
 _Validator = extend(
     Draft202012Validator,
     validators={"exactlyOneOf": _exactly_one_of, "anyRequired": _any_required, "rateMinutes": _rate_minutes},
@@ -156,14 +156,30 @@ def _inline(node: Any, defs: dict[str, Any]) -> Any:
 
 
 @cache
-def _validator(name: str) -> Any:
-    """The compiled validator for ``$defs/<name>`` (built once per process)."""
+def _schema(name: str) -> dict[str, Any]:
     document = _document()
     defs = document["$defs"]
-    schema = _inline(defs[name], defs)
+    schema: dict[str, Any] = _inline(defs[name], defs)
     schema["$schema"] = document["$schema"]
     schema["$defs"] = {key: _inline(defs[key], defs) for key in _RECURSIVE}
-    return _Validator(schema)
+    return schema
+
+
+@cache
+def _validator(name: str) -> Any:
+    """The jsonschema validator for ``$defs/<name>`` (built once per process)."""
+    return _Validator(_schema(name))
+
+
+@cache
+def _precheck(name: str) -> Check | None:
+    """The fast yes/no check for ``$defs/<name>`` (:mod:`~pytest_panther.spec.schema.precheck`),
+    or None when the schema uses something it cannot evaluate."""
+    schema = _schema(name)
+    try:
+        return compile_check(schema, schema["$defs"])
+    except Unsupported:
+        return None
 
 
 @cache
@@ -207,8 +223,10 @@ def validate_spec(spec: Spec, options: ValidationOptions = ValidationOptions()) 
         ]
     name = schema_name(spec)
     errors: list[YamlError] = []
-    for error in _validator(name).iter_errors(spec.data):
-        errors.extend(_render(error, spec, name, options))
+    precheck = _precheck(name)
+    if precheck is None or not precheck(spec.data):
+        for error in _validator(name).iter_errors(spec.data):
+            errors.extend(_render(error, spec, name, options))
     errors.extend(_set_field_errors(spec))
     errors.extend(_test_log_type_errors(spec))
     return sorted(errors, key=lambda e: (e.line, e.col, e.message))

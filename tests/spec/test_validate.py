@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import copy
+import random
 import textwrap
 
 import pytest
 
 from pytest_panther.spec.model import Spec
 from pytest_panther.spec.validate import ValidationOptions
+from pytest_panther.spec.validate import _precheck
 from pytest_panther.spec.validate import _validator
 from pytest_panther.spec.validate import keypath
 from pytest_panther.spec.validate import schema_name
@@ -271,3 +274,45 @@ def test_errors_are_sorted_by_position_and_never_raise_on_odd_values() -> None:
         "rules/x.yml:6:11: Severity: None is not one of Info, Low, Medium, High, Critical",
         "rules/x.yml:7:9: Tests[0]: expected a mapping, got the integer 1",
     ]
+
+
+_ODD_VALUES = [None, 0, 1, True, False, 1.5, "", "x", "Custom.bad_name", [], {}, [1], ["a", "a"], {"a": 1}, {1: 2},
+               [{"Key": "a"}], {"RateMinutes": 1, "TimeoutMinutes": 5}, [None]]
+
+
+def _mutate(data: object, rng: random.Random, depth: int = 0) -> None:
+    if isinstance(data, dict) and data:
+        key = rng.choice(list(data))
+        if depth > 3 or rng.random() < 0.5:
+            data[key] = copy.deepcopy(rng.choice(_ODD_VALUES))
+        else:
+            _mutate(data[key], rng, depth + 1)
+        if rng.random() < 0.2:
+            data[rng.choice(["Zzz", "Tests", "Detection", "Schedule", 3])] = copy.deepcopy(rng.choice(_ODD_VALUES))
+        if rng.random() < 0.1:
+            del data[rng.choice(list(data))]
+    elif isinstance(data, list) and data:
+        index = rng.randrange(len(data))
+        if depth > 3 or rng.random() < 0.5:
+            data[index] = copy.deepcopy(rng.choice(_ODD_VALUES))
+        else:
+            _mutate(data[index], rng, depth + 1)
+
+
+def test_precheck_agrees_with_jsonschema_on_broken_specs() -> None:
+    """The fast pre-check must say "valid" exactly when jsonschema finds no error."""
+    rng = random.Random(20261130)
+    disagreements = []
+    for _ in range(2000):
+        name = rng.choice(sorted(VALID))
+        data = copy.deepcopy(load(VALID[name]).data)
+        for _ in range(rng.randint(1, 3)):
+            _mutate(data, rng)
+        kind = schema_name(Spec(load(VALID[name]), data))
+        if kind not in VALID:  # AnalysisType broken: validate_spec stops before any schema
+            continue
+        precheck = _precheck(kind)
+        assert precheck is not None
+        if precheck(data) != (next(_validator(kind).iter_errors(data), None) is None):
+            disagreements.append((kind, data))
+    assert disagreements == []
