@@ -27,7 +27,7 @@ from typing import Any
 
 from pytest_panther.upstream.git import RELEASE_TAG
 
-__all__ = ["ConfigError", "TABLE", "UpstreamConfig", "read_config", "write_config"]
+__all__ = ["ConfigError", "TABLE", "UpstreamConfig", "parse_config", "read_config", "write_config"]
 
 TABLE = "[tool.pytest-panther.upstream]"
 DEFAULT_URL = "https://github.com/panther-labs/panther-analysis.git"
@@ -56,8 +56,14 @@ def read_config(root: Path) -> UpstreamConfig:
     path = root / "pyproject.toml"
     if not path.exists():
         return UpstreamConfig()
+    return parse_config(path.read_text(encoding="utf-8"), path)
+
+
+def parse_config(text: str, path: str | Path = "pyproject.toml") -> UpstreamConfig:
+    """:func:`read_config` on the text of a ``pyproject.toml`` (for example a commit's blob, as
+    the sync reads it). :raises ConfigError: as :func:`read_config`."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     table = data.get("tool", {}).get("pytest-panther", {}).get("upstream", {})

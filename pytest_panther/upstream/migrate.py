@@ -22,7 +22,6 @@ from pytest_panther.upstream.history import fork_edits
 from pytest_panther.upstream.history import repo_at
 from pytest_panther.upstream.overrides import LIST_FIELDS
 from pytest_panther.upstream.overrides import SET_FIELDS
-from pytest_panther.upstream.overrides import Override
 from pytest_panther.upstream.overrides import _parse
 from pytest_panther.upstream.overrides import apply_override
 from pytest_panther.upstream.overrides import load_overrides
@@ -159,5 +158,3 @@ def _safe(ident: str) -> str:
     name = "".join(c if c.isalnum() or c in "._- " else "_" for c in ident).strip(". ")
     return name or "override"
 
-
-__all__ += ["Override"]

@@ -44,9 +44,11 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 
+from pytest_panther.spec.model import Spec
 from pytest_panther.spec.repository import Repository
 from pytest_panther.spec.yaml import Document
 from pytest_panther.spec.yaml import YamlError
+from pytest_panther.spec.yaml import load
 from pytest_panther.spec.yaml import load_file
 
 __all__ = [
@@ -58,6 +60,8 @@ __all__ = [
     "apply_override",
     "apply_overrides",
     "load_overrides",
+    "load_overrides_from_texts",
+    "unknown_id_error",
 ]
 
 #: Keys that name the detection an override is for (first one present wins).
@@ -129,15 +133,40 @@ def load_overrides(root: Path, folder: str = "overrides") -> tuple[dict[str, Ove
     hidden files skipped), keyed by detection ID, and the problems found. A missing folder
     gives ``({}, [])``. Never raises for bad files."""
     base = root / folder
-    overrides: dict[str, Override] = {}
-    errors: list[YamlError] = []
     if not base.is_dir():
-        return overrides, errors
+        return {}, []
+    documents: list[Document | YamlError] = []
     for path in _walk(base):
         try:
-            document = load_file(path)
+            documents.append(load_file(path))
         except YamlError as error:
-            errors.append(error)
+            documents.append(error)
+    return _collect(documents, root)
+
+
+def load_overrides_from_texts(root: Path, texts: dict[str, str], folder: str = "overrides") -> tuple[dict[str, Override], list[YamlError]]:
+    """Like :func:`load_overrides`, from file contents ``{relative posix path: text}`` (for
+    example the blobs of a commit, as the sync reads them); only ``folder/**.yml|yaml`` count.
+    Override paths are ``root / relative path``."""
+    prefix = folder.rstrip("/") + "/"
+    documents: list[Document | YamlError] = []
+    for rel in sorted(texts):
+        parts = rel.split("/")
+        if not rel.startswith(prefix) or not rel.endswith((".yml", ".yaml")) or any(p.startswith(".") for p in parts):
+            continue
+        try:
+            documents.append(load(texts[rel], root / rel))
+        except YamlError as error:
+            documents.append(error)
+    return _collect(documents, root)
+
+
+def _collect(documents: list[Document | YamlError], root: Path) -> tuple[dict[str, Override], list[YamlError]]:
+    overrides: dict[str, Override] = {}
+    errors: list[YamlError] = []
+    for document in documents:
+        if isinstance(document, YamlError):
+            errors.append(document)
             continue
         override, problems = _parse(document)
         errors.extend(problems)
@@ -147,7 +176,7 @@ def load_overrides(root: Path, folder: str = "overrides") -> tuple[dict[str, Ove
             first = _relative(overrides[override.id].path, root)
             line, col = override.position((override.id_key,) if override.id_key else ())
             errors.append(
-                YamlError(path, line, col, f"second override for {override.id!r}", f"first one is {first}; merge them")
+                YamlError(document.path, line, col, f"second override for {override.id!r}", f"first one is {first}; merge them")
             )
             continue
         overrides[override.id] = override
@@ -304,7 +333,7 @@ def apply_overrides(repo: Repository, overrides: dict[str, Override]) -> list[Ya
     copy of ``spec.document.data`` (which is never changed), so calling this again with the
     same overrides gives the same result. Returns the problems (see the module docstring)."""
     errors: list[YamlError] = []
-    by_id: dict[str, list[Any]] = {}
+    by_id: dict[str, list[Spec]] = {}
     for spec in repo.specs:
         if spec.id:
             by_id.setdefault(spec.id, []).append(spec)

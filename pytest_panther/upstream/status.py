@@ -15,7 +15,6 @@ from pathlib import Path
 from pytest_panther.spec.yaml import YamlError
 from pytest_panther.upstream.config import UpstreamConfig
 from pytest_panther.upstream.git import Git
-from pytest_panther.upstream.git import GitError
 from pytest_panther.upstream.git import release_key
 from pytest_panther.upstream.guidance import changed_keys
 from pytest_panther.upstream.guidance import spec_data
@@ -24,13 +23,14 @@ from pytest_panther.upstream.history import IdChanges
 from pytest_panther.upstream.history import fork_edits
 from pytest_panther.upstream.history import id_changes
 from pytest_panther.upstream.history import repo_at
+from pytest_panther.upstream.overrides import Override
 from pytest_panther.upstream.overrides import apply_overrides
 from pytest_panther.upstream.overrides import load_overrides
 from pytest_panther.upstream.overrides import unknown_id_error
 from pytest_panther.upstream.packs import check_packs
 from pytest_panther.upstream.packs import deployable_ids
 
-__all__ = ["Status", "collect_status", "fetch_tags", "format_status", "orphan_lines", "status_json"]
+__all__ = ["Status", "collect_status", "fetch_tags", "format_status", "orphan_lines", "status_exit_code", "status_json"]
 
 
 @dataclass
@@ -117,7 +117,7 @@ def collect_status(git: Git, config: UpstreamConfig) -> Status:
     return status
 
 
-def orphan_lines(overrides: dict, ids: set[str], changes: IdChanges | None, where: str, root: Path | None = None) -> list[str]:
+def orphan_lines(overrides: dict[str, Override], ids: set[str], changes: IdChanges | None, where: str, root: Path | None = None) -> list[str]:
     """``path:line:col: message`` for each override whose ID is not in ``ids`` (paths relative
     to ``root`` when given)."""
     lines = []
@@ -195,5 +195,3 @@ def format_status(status: Status) -> str:
 def status_exit_code(status: Status) -> int:
     return 1 if status.problems or status.orphans else 0
 
-
-__all__ += ["status_exit_code", "GitError"]

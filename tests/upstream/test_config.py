@@ -77,3 +77,11 @@ def test_invalid_toml_is_reported_with_position(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool\n")
     with pytest.raises(ConfigError, match=r"pyproject.toml: invalid TOML: .*\(at line 1, column 6\)"):
         read_config(tmp_path)
+
+
+def test_parse_config_from_text() -> None:
+    from pytest_panther.upstream.config import parse_config
+
+    assert parse_config('[tool.pytest-panther.upstream]\npacks = ["A"]\nunselected = "disable"\n').packs == ["A"]
+    with pytest.raises(ConfigError, match=r"^pyproject.toml: \[tool.pytest-panther.upstream\] unselected must be"):
+        parse_config('[tool.pytest-panther.upstream]\nunselected = "x"\n')

@@ -177,3 +177,21 @@ def test_one_bad_file_does_not_stop_the_others(repo_root: Path) -> None:
 
 def test_missing_folder_is_no_overrides(tmp_path: Path) -> None:
     assert load_overrides(tmp_path) == ({}, [])
+
+
+def test_from_texts_as_the_sync_reads_a_commit(tmp_path: Path) -> None:
+    from pytest_panther.spec.repository import load_repository_from_texts
+    from pytest_panther.upstream.overrides import load_overrides_from_texts
+
+    texts = {
+        "rules/brute.yml": RULE,
+        "overrides/Acme.Login.Brute.yml": "Severity: Low\n",
+        "overrides/.hidden.yml": "Severity: High\n",
+        "rules/not-an-override.yml": "Severity: High\n",
+        "overrides/bad.yml": "RuleID: Acme.Login.Brute\nSeverty: Low\n",
+    }
+    overrides, errors = load_overrides_from_texts(tmp_path, texts)
+    assert [e.format() for e in errors] == [f"{tmp_path}/overrides/bad.yml:2:1: unknown override field 'Severty' (did you mean 'Severity'?)"]
+    repo = load_repository_from_texts(tmp_path, texts)
+    assert apply_overrides(repo, overrides) == []
+    assert repo.by_id()["Acme.Login.Brute"].severity == "Low"
