@@ -3,6 +3,8 @@ rule, a deleted rule, a renamed RuleID, a changed global helper, a new pack memb
 with overrides on three upstream rules and one in-place edit."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -316,6 +318,14 @@ def test_real_pytest_runs_the_affected_detections(fork: Path, capsys: pytest.Cap
     assert code == 0, out
     assert "running the tests of 3 affected detection(s)" in out
     assert "tests passed" in out
+    # The plugin applies the overrides: the test case the fork added to an upstream rule runs.
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:randomly", "rules/aws/root_login.yml"],
+                          cwd=fork, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout
+    assert "rules/aws/root_login.yml::Up.AWS.RootLogin::root login by break-glass automation PASSED" in proc.stdout
+    # The whole fork passes validation and tests after the pull (no stale pack, no orphan).
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly"], cwd=fork, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout
 
 
 @pytest.fixture

@@ -197,7 +197,7 @@ V2 = {
     "rules/aws/root_login.py": ROOT_LOGIN_PY_V2,
     "rules/gcp/legacy.yml": None,
     "rules/gcp/legacy.py": None,
-    "packs/gcp.yml": pack("Up.GCP", []),
+    "packs/gcp.yml": None,
 }
 # v3: the in-place-edited rule changes on the same lines, a renamed RuleID, a changed global
 # helper, a new pack member.
