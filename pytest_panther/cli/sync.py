@@ -52,8 +52,6 @@ def _repo(args: argparse.Namespace) -> Path:
 
 
 def _plan_or_apply(args: argparse.Namespace) -> int:
-    from pytest_panther.sync.apply import describe_error
-    from pytest_panther.sync.client import ApiError
     from pytest_panther.sync.run import repo_targets
     from pytest_panther.sync.run import sync_target
     from pytest_panther.sync.targets import TargetError
@@ -69,7 +67,12 @@ def _plan_or_apply(args: argparse.Namespace) -> int:
     except (TargetError, GitError, ValueError) as exc:
         print(f"panther-gitops sync: {exc}", file=sys.stderr)
         return 1
-    except ApiError as exc:
+    except Exception as exc:
+        from pytest_panther.sync.apply import describe_error
+        from pytest_panther.sync.client import ApiError  # imported late: requests is slow to import
+
+        if not isinstance(exc, ApiError):
+            raise
         print(f"panther-gitops sync: {describe_error(exc)}", file=sys.stderr)
         return 1
     if summary is None:

@@ -12,11 +12,11 @@ import sys
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import Protocol
 from typing import TextIO
 
-from pytest_panther.sync.client import ApiError
 from pytest_panther.sync.convert import DETECTION_RESOURCES
 from pytest_panther.sync.plan import ANY_DETECTION
 from pytest_panther.sync.plan import ORDER
@@ -24,6 +24,9 @@ from pytest_panther.sync.plan import Change
 from pytest_panther.sync.plan import Plan
 from pytest_panther.sync.state import StateError
 from pytest_panther.sync.state import write_synced
+
+if TYPE_CHECKING:
+    from pytest_panther.sync.client import ApiError
 
 __all__ = ["Summary", "apply_plan", "describe_error"]
 
@@ -117,6 +120,8 @@ def apply_plan(repo: Path, plan: Plan, client: Writer, *, out: TextIO | None = N
     Never raises for API failures (they are counted in the summary); other exceptions
     (programming errors, git failures) propagate with the ref untouched.
     """
+    from pytest_panther.sync.client import ApiError  # requests is slow to import; plans need none
+
     out = out if out is not None else sys.stderr
     tty = out.isatty() if tty is None else tty
     summary = Summary(unchanged=plan.unchanged)

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import TextIO
 
 from pytest_panther.sync.apply import describe_error
-from pytest_panther.sync.client import ApiError
 from pytest_panther.sync.git import common_git_dir
 from pytest_panther.sync.git import current_branch
 from pytest_panther.sync.git import rebase_in_progress
@@ -103,6 +102,8 @@ def run_hook(
     try:
         _run(repo, stage, list(args), target_name, env, err)
     except Exception as exc:  # never fail the git command
+        from pytest_panther.sync.client import ApiError
+
         detail = describe_error(exc) if isinstance(exc, ApiError) else f"{type(exc).__name__}: {exc}"
         err.write(f"{PREFIX} sync FAILED ({detail}); "
                   "the next hook run or `panther-gitops sync apply` retries\n")
@@ -111,6 +112,7 @@ def run_hook(
 
 
 def _run(repo: Path, stage: str, args: list[str], target_name: str | None, env: Mapping[str, str], err: TextIO) -> None:
+    from pytest_panther.sync.client import ApiError
     from pytest_panther.sync.run import repo_targets
     from pytest_panther.sync.run import sync_target
 

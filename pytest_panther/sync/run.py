@@ -3,16 +3,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import TextIO
 
-from pytest_panther.sync.apply import Summary
-from pytest_panther.sync.apply import apply_plan
 from pytest_panther.sync.git import git
 from pytest_panther.sync.plan import Plan
 from pytest_panther.sync.plan import make_plan
 from pytest_panther.sync.targets import Target
 from pytest_panther.sync.targets import load_targets
+
+if TYPE_CHECKING:
+    from pytest_panther.sync.apply import Summary
 
 __all__ = ["LazyClient", "make_client", "repo_targets", "sync_target"]
 
@@ -77,5 +79,7 @@ def sync_target(
     out.flush()
     if dry_run:
         return plan, None
+    from pytest_panther.sync.apply import apply_plan
+
     summary = apply_plan(repo, plan, client, out=progress, tty=tty)
     return plan, summary
