@@ -45,7 +45,7 @@ def spec_for_path(repo: Repository, root: Path, path: str) -> Spec | None:
 
 @dataclass
 class IdChanges:
-    """IDs that disappeared between two revisions: ``removed`` ``{ID: old path}``, ``renamed``
+    """Spec IDs (packs aside) that disappeared between two revisions: ``removed`` ``{ID: old path}``, ``renamed``
     ``{old ID: (new ID, new path)}`` (same file, or a git-detected file rename, new ID)."""
 
     removed: dict[str, str] = field(default_factory=dict)
@@ -57,7 +57,8 @@ class IdChanges:
 
 def id_changes(git: Git, old: Repository, new: Repository, old_rev: str, new_rev: str) -> IdChanges:
     root = git.root
-    old_ids = {s.id: rel(s, root) for s in old.specs if s.id}
+    # Packs only group IDs (no REST object, sync-contract.md §3.5): not reported.
+    old_ids = {s.id: rel(s, root) for s in old.specs if s.id and s.kind != "pack"}
     new_ids = {s.id for s in new.specs if s.id}
     moved = {o: n for status, o, n in git.name_status(old_rev, new_rev) if status == "R"}
     changes = IdChanges()
