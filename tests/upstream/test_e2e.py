@@ -424,3 +424,33 @@ def test_no_hook_fires_when_the_result_is_not_fit_to_deploy(fork: Path, capsys: 
         "recorded v2.0.0 as the base release with git hooks off: nothing is deployed until the problems above are fixed and committed",
     ]
     assert not log.exists()
+
+
+def test_guidance_for_python_and_deleted_files(fork: Path, capsys: pytest.CaptureFixture[str], ran: list[list[str]]) -> None:
+    write(fork, {
+        "rules/aws/root_login.py": 'def rule(event):\n    return event.get("userIdentity", {}).get("type") in ("Root", "root")\n',
+        "rules/gcp/legacy.yml": (fork / "rules/gcp/legacy.yml").read_text().replace("Severity: Low", "Severity: High"),
+    })
+    git(fork, "commit", "-q", "-am", "Tune root login and legacy in place")
+    code, out = upstream(fork, capsys, "pull", "--tag", "v2.0.0")
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[2:11] == [
+        "CONFLICT rules/aws/root_login.py (rule Up.AWS.RootLogin)",
+        "  upstream v1.0.0 -> v2.0.0: changed the code (+2 -1 lines)",
+        "  your commit:          changed the code (+1 -1 lines)",
+        "  Python edits cannot become overrides: merge by hand, or copy the detection under a new ID",
+        "CONFLICT rules/gcp/legacy.yml (rule Up.GCP.Legacy)",
+        "  upstream v1.0.0 -> v2.0.0: deleted the file",
+        "  your commit:          changed Severity",
+        "  upstream no longer has this file: `git rm rules/gcp/legacy.yml` accepts the deletion",
+        "",
+    ]
+    # Take upstream's side for both and go on.
+    git(fork, "checkout", "--ours", "--", "rules/aws/root_login.py")
+    git(fork, "rm", "-q", "rules/gcp/legacy.yml")
+    git(fork, "add", "rules/aws/root_login.py")
+    code, out = upstream(fork, capsys, "pull", "--continue")
+    assert code == 0, out
+    assert out.splitlines()[0] == "rebased 4 fork commit(s) from v1.0.0 onto v2.0.0"  # the emptied commit is dropped
+    assert not (fork / "rules/gcp/legacy.yml").exists()
