@@ -8,6 +8,7 @@ detection still runs.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,15 @@ _NOT_LOCAL_REASON = {
 
 class PantherFailure(Exception):
     """A detection test failed; ``str()`` is the full report for a person."""
+
+
+def _shown(text: str, node: pytest.Node) -> str:
+    """``text`` with absolute paths under the rootdir made relative to where pytest was run."""
+    root = str(node.config.rootpath)
+    here = node.config.invocation_params.dir
+    prefix = os.path.relpath(root, here)
+    prefix = "" if prefix == "." else prefix + os.sep
+    return text.replace(root + os.sep, prefix)
 
 
 class SpecFile(pytest.File):
@@ -89,7 +99,11 @@ class DetectionNode(pytest.Collector):
             yield item
         shortfall = minimum_tests_shortfall(self.spec, cases, settings.minimum_tests)
         if shortfall:
-            yield MinimumTestsItem.from_parent(self, name="[minimum tests]", message=shortfall)
+            item = MinimumTestsItem.from_parent(self, name="[minimum tests]", message=shortfall)
+            item.user_properties.append(("panther_detection", self.spec.id))
+            if settings.skip_disabled and not self.spec.enabled:
+                item.add_marker(pytest.mark.skip(reason="detection disabled (--panther-skip-disabled)"))
+            yield item
 
 
 def minimum_tests_shortfall(spec: Spec, cases: list[TestCase], minimum: int) -> str:
@@ -144,7 +158,7 @@ class TestCaseItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
         if isinstance(excinfo.value, PantherFailure):
-            return str(excinfo.value)
+            return _shown(str(excinfo.value), self)
         return report.internal_error(self.spec, self.case, excinfo)
 
     def reportinfo(self) -> tuple[Path, int, str]:
@@ -162,10 +176,11 @@ class ProblemItem(pytest.Item):
         raise PantherFailure("\n".join(self.problems))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
-        return str(excinfo.value)
+        return _shown(str(excinfo.value), self)
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, f"{self.name}: {self.problems[0] if self.problems else ''}"
+        parent = self.parent.name if isinstance(self.parent, DetectionNode) else self.path.name
+        return self.path, 0, f"{parent}: {self.name}"
 
 
 class MinimumTestsItem(ProblemItem):

@@ -29,7 +29,8 @@ class Summary:
             return
         if report.when == "call" or (report.when == "setup" and not report.passed):
             if report.nodeid.endswith("::[minimum tests]"):
-                self.below_minimum[detection] = _message(report)
+                if report.failed:
+                    self.below_minimum[detection] = _message(report)
                 return
             self.outcomes[detection].append(report.outcome)
             if report.skipped and isinstance(report.longrepr, tuple):
@@ -37,7 +38,8 @@ class Summary:
 
     def lines(self, verbose: bool) -> list[str]:
         passed = [d for d, o in self.outcomes.items() if o and all(x == "passed" for x in o)]
-        failed = [d for d, o in self.outcomes.items() if "failed" in o]
+        failed = sorted({d for d, o in self.outcomes.items() if "failed" in o} | set(self.below_minimum))
+        passed = [d for d in passed if d not in self.below_minimum]
         skipped = [d for d, o in self.outcomes.items() if o and all(x == "skipped" for x in o)]
         cases = sum(1 for o in self.outcomes.values() for x in o if x != "skipped")
         head = (

@@ -1,0 +1,97 @@
+"""Collection: one item per test case, stable node ids, unrelated YAML ignored, duplicates."""
+from __future__ import annotations
+
+import pytest
+from pantherrepo import SIMPLE_RULE
+from pantherrepo import SIMPLE_TESTS
+from pantherrepo import DetectionRepo
+
+
+def test_each_test_case_is_an_item_with_detection_id_and_name(repo: DetectionRepo) -> None:
+    repo.rule("bad", SIMPLE_RULE, SIMPLE_TESTS)
+    result = repo.pytester.runpytest("--collect-only", "-q")
+    result.stdout.fnmatch_lines([
+        "rules/bad.yml::Test.bad::bad event alerts",
+        "rules/bad.yml::Test.bad::good event is quiet",
+        "2 tests collected*",
+    ])
+
+
+def test_node_ids_select_one_case(repo: DetectionRepo) -> None:
+    repo.rule("bad", SIMPLE_RULE, SIMPLE_TESTS)
+    result = repo.pytester.runpytest("rules/bad.yml::Test.bad::good event is quiet", "-q")
+    result.assert_outcomes(passed=1)
+
+
+def test_unrelated_yaml_is_never_an_error(repo: DetectionRepo) -> None:
+    repo.rule("bad", SIMPLE_RULE, SIMPLE_TESTS)
+    repo.write(".github/workflows/ci.yml", "on: [push]\njobs: {a: {runs-on: x}}\n")
+    repo.write("templates/rules/example.yml", "AnalysisType: rule\nRuleID: <YOUR ID>\nFilename: {{name}}.py\n")
+    repo.write("rules/fixtures/sample.yml", "just: data\nno: analysis type\n")
+    repo.write("ci/broken.yml", "a: [1, 2\n")
+    result = repo.pytester.runpytest("-q")
+    result.assert_outcomes(passed=2)
+
+
+def test_duplicate_test_names_are_an_error_item_not_merged(repo: DetectionRepo) -> None:
+    repo.rule("dup", SIMPLE_RULE, """
+        - Name: same
+          ExpectedResult: true
+          Log: {eventName: Bad}
+        - Name: same
+          ExpectedResult: false
+          Log: {eventName: Good}
+    """)
+    result = repo.pytester.runpytest("-q")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["rules/dup.yml:12:1: duplicate test name 'same' (first used on line 9*"])
+
+
+def test_xdist_collects_the_same_items(repo: DetectionRepo) -> None:
+    pytest.importorskip("xdist")
+    repo.rule("bad", SIMPLE_RULE, SIMPLE_TESTS)
+    repo.rule("other", SIMPLE_RULE, SIMPLE_TESTS, rule_id="Test.Other")
+    plain = repo.pytester.runpytest("--collect-only", "-q", "-n", "0")
+    parallel = repo.pytester.runpytest_subprocess("-n", "2", "-q", "-rA")
+    parallel.assert_outcomes(passed=4)
+    ids = sorted(line for line in plain.outlines if "::" in line)
+    ran = sorted(line.split(" ", 1)[1] for line in parallel.outlines if line.startswith("PASSED "))
+    assert ids == ran
+
+
+def test_panther_paths_ini_chooses_the_folders(repo: DetectionRepo) -> None:
+    repo.rule("bad", SIMPLE_RULE, SIMPLE_TESTS, folder="detections")
+    assert repo.pytester.runpytest("-q").ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    repo.pytester.makeini("[pytest]\npanther_paths = detections\n")
+    repo.pytester.runpytest("-q").assert_outcomes(passed=2)
+
+
+def test_markers_allow_m_selection(repo: DetectionRepo) -> None:
+    repo.rule("bad", SIMPLE_RULE, SIMPLE_TESTS, extra="Tags: [Initial Access]")
+    repo.policy("pol", "def policy(resource):\n    return True\n", """
+        - Name: ok
+          ExpectedResult: true
+          Resource: {Name: b}
+    """)
+    repo.pytester.runpytest("-q", "-m", "policy").assert_outcomes(passed=1)
+    repo.pytester.runpytest("-q", "-m", "severity_high and rule").assert_outcomes(passed=2)
+    repo.pytester.runpytest("-q", "-m", "log_type(name='AWS.CloudTrail')").assert_outcomes(passed=2)
+    repo.pytester.runpytest("-q", "-m", "tag(name='Initial Access')").assert_outcomes(passed=2)
+    repo.pytester.runpytest("-q", "-k", "AWS.S3.Bucket").assert_outcomes(passed=1)
+
+
+def test_junit_has_one_testcase_per_case(repo: DetectionRepo) -> None:
+    repo.rule("bad", SIMPLE_RULE, SIMPLE_TESTS)
+    repo.pytester.runpytest("-q", "--junitxml=out.xml").assert_outcomes(passed=2)
+    xml = (repo.root / "out.xml").read_text()
+    assert xml.count("<testcase ") == 2
+    assert 'name="bad event alerts"' in xml
+
+
+def test_global_helper_unittest_files_import_helpers_by_global_id(repo: DetectionRepo) -> None:
+    repo.write("global_helpers/my_helpers.py", "def double(x):\n    return 2 * x\n")
+    repo.write("global_helpers/my_helpers.yml", "AnalysisType: global\nGlobalID: my_helpers\nFilename: my_helpers.py\n")
+    repo.write("global_helpers/my_helpers_test.py",
+               "import unittest\nimport my_helpers\n\nclass T(unittest.TestCase):\n"
+               "    def test_double(self):\n        self.assertEqual(my_helpers.double(2), 4)\n")
+    repo.pytester.runpytest("-q").assert_outcomes(passed=1)
