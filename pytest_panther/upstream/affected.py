@@ -2,36 +2,24 @@
 between the pre-pull HEAD and the new HEAD, plus every detection that has an override (so
 overrides are re-checked against upstream's new version).
 
-Uses :func:`pytest_panther.select.affected_specs` (spec, ``.py``, global helper, data model,
-override and derived-detection dependencies); without that module only the changed specs and
-the specs of changed ``.py`` files are taken.
+Uses :func:`pytest_panther.select.affected_spec_files` (spec, ``.py``, global helper, data
+model, override and derived-detection dependencies; it parses only what it needs) on the work
+tree, which equals the new HEAD right after the rebase.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from pytest_panther.spec.repository import Repository
+from pytest_panther.select import affected_spec_files as _affected_on_disk
 from pytest_panther.upstream.git import Git
-from pytest_panther.upstream.history import spec_for_path
 
 __all__ = ["affected_spec_files"]
 
 
-def affected_spec_files(git: Git, repo: Repository, old_rev: str, new_rev: str, override_ids: set[str], overrides: str = "overrides") -> list[Path]:
-    """Sorted spec paths (``repo``'s, absolute) of the affected detections."""
-    changed = [p for p in git.out("diff", "--name-only", "-z", old_rev, new_rev).split("\0") if p]
-    override_files = [str(p.relative_to(git.root)) for p in (git.root / overrides).rglob("*.y*ml")] if (git.root / overrides).is_dir() else []
-    try:
-        from pytest_panther.select import affected_specs
-    except ImportError:  # pragma: no cover - the selection module ships with the package
-        affected_specs = None
-    result: set[Path] = set()
-    if affected_specs is not None:
-        result = set(affected_specs(repo, [Path(p) for p in [*changed, *override_files]], overrides=overrides))
-    else:  # pragma: no cover
-        for path in changed:
-            spec = spec_for_path(repo, git.root, path)
-            if spec is not None and spec.is_detection:
-                result.add(spec.path)
-    result.update(s.path for s in repo.specs if s.id in override_ids and s.is_detection)
+def affected_spec_files(git: Git, old_rev: str, new_rev: str, overridden: list[Path], overrides: str = "overrides") -> list[Path]:
+    """Sorted absolute spec paths of the affected detections; ``overridden`` are the spec
+    files of the detections that have an override."""
+    changed = [git.root / p for p in git.out("diff", "--name-only", "-z", old_rev, new_rev).split("\0") if p]
+    result = set(_affected_on_disk(git.root, changed, overrides=overrides))
+    result.update(path for path in overridden if path.exists())
     return sorted(result)

@@ -14,7 +14,7 @@ from pytest_panther.spec.model import ID_FIELDS
 from pytest_panther.spec.yaml import YamlError
 from pytest_panther.spec.yaml import load
 from pytest_panther.upstream.git import Git
-from pytest_panther.upstream.history import repo_at
+from pytest_panther.upstream.history import repo_of_files
 from pytest_panther.upstream.history import spec_for_path
 from pytest_panther.upstream.migrate import edit_to_override
 from pytest_panther.upstream.migrate import override_text
@@ -57,7 +57,7 @@ def conflict_guidance(git: Git, paths: list[str], base: str, target: str, overri
     """The text printed when the rebase stops on ``paths``."""
     commit = git.out("log", "-1", "--format=%h %s", "REBASE_HEAD")
     fork_parent = "REBASE_HEAD^"
-    base_repo = repo_at(git, base)
+    base_repo = repo_of_files(git, base, paths)
     lines = [f"upstream pull stopped: conflict while replaying your commit {commit} onto {target}", ""]
     moves: list[str] = []
     for path in paths:

@@ -19,7 +19,7 @@ from pytest_panther.spec.yaml import load
 from pytest_panther.upstream.config import UpstreamConfig
 from pytest_panther.upstream.git import Git
 from pytest_panther.upstream.history import fork_edits
-from pytest_panther.upstream.history import repo_at
+from pytest_panther.upstream.history import repo_of_files
 from pytest_panther.upstream.overrides import LIST_FIELDS
 from pytest_panther.upstream.overrides import SET_FIELDS
 from pytest_panther.upstream.overrides import _parse
@@ -101,11 +101,13 @@ def migrate_edits(git: Git, config: UpstreamConfig, *, commit: bool = True) -> M
     if git.rebase_in_progress() or not git.is_clean():
         raise RuntimeError("commit or stash your changes (and finish any rebase) before migrate-edits")
     root = git.root
-    base_repo, head_repo = repo_at(git, config.base), repo_at(git, "HEAD")
+    edits = fork_edits(git, config.base)
+    yaml_edits = [e.path for e in edits if e.kind == "yaml" and e.status == "M"]
+    base_repo, head_repo = repo_of_files(git, config.base, yaml_edits), repo_of_files(git, "HEAD", yaml_edits)
     existing, _errors = load_overrides(root, config.overrides)
     result = MigrateResult()
     touched: list[str] = []
-    for edit in fork_edits(git, config.base, base_repo):
+    for edit in edits:
         if edit.kind == "python":
             result.skipped.append(f"{edit.path} ({', '.join(edit.ids) or 'no spec'}): Python edits cannot become overrides; keep the commit or write a new detection")
             continue

@@ -27,8 +27,8 @@ from pytest_panther.upstream.config import write_config
 from pytest_panther.upstream.git import Git
 from pytest_panther.upstream.git import release_key
 from pytest_panther.upstream.guidance import conflict_guidance
+from pytest_panther.upstream.history import find_ids
 from pytest_panther.upstream.history import id_changes
-from pytest_panther.upstream.history import repo_at
 from pytest_panther.upstream.overrides import load_overrides
 from pytest_panther.upstream.status import fetch_tags
 from pytest_panther.upstream.status import orphan_lines
@@ -169,18 +169,17 @@ def _finish(git: Git, config: UpstreamConfig, saved: dict[str, str], auto: list[
     count = git.out("rev-list", "--count", f"{target}..HEAD")
     result.lines.append(f"rebased {count} fork commit(s) from {base} onto {target}")
     result.lines += [f"auto-resolved {p}: no fork changes left in it, took upstream's version" for p in auto]
-    old_repo, new_repo, head_repo = repo_at(git, base), repo_at(git, target), repo_at(git, "HEAD")
-    changes = id_changes(git, old_repo, new_repo, base, target)
+    changes = id_changes(git, base, target)
     for ident, path in sorted(changes.removed.items()):
         result.lines.append(f"upstream {target} removed {ident} ({path}); the sync deletes it from Panther")
     for ident, (new_id, path) in sorted(changes.renamed.items()):
         result.lines.append(f"upstream {target} renamed {ident} to {new_id} ({path}); the sync deletes {ident} and deploys {new_id}")
     overrides, errors = load_overrides(git.root, config.overrides)
-    head_ids = {s.id for s in head_repo.specs if s.id}
-    result.orphans = orphan_lines(overrides, head_ids, changes, target, git.root)
+    present = find_ids(git, "HEAD", overrides)
+    result.orphans = orphan_lines(overrides, set(present), changes, target, git.root)
     result.lines += [f"orphaned override: {o}" for o in result.orphans]
     result.lines += [f"override problem: {e}" for e in errors]
-    files = affected_spec_files(git, head_repo, pre_head, "HEAD", set(overrides), config.overrides)
+    files = affected_spec_files(git, pre_head, "HEAD", [git.root / p for p in present.values()], config.overrides)
     result.tested = files
     if runner is None or not files:
         result.lines.append(f"affected detections: {len(files)} (tests not run)")

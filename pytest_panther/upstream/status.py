@@ -20,6 +20,7 @@ from pytest_panther.upstream.guidance import changed_keys
 from pytest_panther.upstream.guidance import spec_data
 from pytest_panther.upstream.history import Edit
 from pytest_panther.upstream.history import IdChanges
+from pytest_panther.upstream.history import find_ids
 from pytest_panther.upstream.history import fork_edits
 from pytest_panther.upstream.history import id_changes
 from pytest_panther.upstream.history import repo_at
@@ -86,14 +87,13 @@ def collect_status(git: Git, config: UpstreamConfig) -> Status:
     if not git.ok("merge-base", "--is-ancestor", config.base, "HEAD"):
         status.problems.append(f"HEAD does not contain the base release {config.base}; was the branch rebased by hand?")
     status.newer = [t for t in git.release_tags() if release_key(t) > release_key(config.base)]
-    base_repo = repo_at(git, config.base)
-    head_repo = repo_at(git, "HEAD")
-    status.edits = fork_edits(git, config.base, base_repo)
+    status.edits = fork_edits(git, config.base)
     overrides, _errors = load_overrides(git.root, config.overrides)
     status.overrides = {i: o.path.relative_to(git.root).as_posix() for i, o in overrides.items()}
-    head_ids = {s.id for s in head_repo.specs if s.id}
+    head_ids = set(find_ids(git, "HEAD", overrides))
     status.orphans = orphan_lines(overrides, head_ids, None, "now", git.root)
     if config.packs:
+        head_repo = repo_at(git, "HEAD")
         apply_overrides(head_repo, overrides)
         status.problems += check_packs(head_repo, config)
         deployable = deployable_ids(head_repo, config)
@@ -106,10 +106,9 @@ def collect_status(git: Git, config: UpstreamConfig) -> Status:
             + f" (unselected = {config.unselected})"
         )
     if status.latest:
-        latest_repo = repo_at(git, status.latest)
-        status.changes = id_changes(git, base_repo, latest_repo, config.base, status.latest)
+        status.changes = id_changes(git, config.base, status.latest)
         status.touched = _conflicts_ahead(git, status, config.base, status.latest)
-        latest_ids = {s.id for s in latest_repo.specs if s.id}
+        latest_ids = set(find_ids(git, status.latest, overrides))
         known = {line.split(":", 1)[0] for line in status.orphans}
         for line in orphan_lines(overrides, latest_ids, status.changes, status.latest, git.root):
             if line.split(":", 1)[0] not in known:
