@@ -263,3 +263,17 @@ def test_changed_files_errors(repo_root: Path, tmp_path: Path) -> None:
     outside.mkdir()
     with pytest.raises(GitError, match=r"^git rev-parse --show-toplevel failed in .*: fatal: not a git repository"):
         changed_files(outside)
+
+
+def test_many_python_lookups_use_the_filename_map(repo_root: Path) -> None:
+    """Past a few look-ups SpecIndex switches from text scans to a map of Filename lines: same answers."""
+    from pytest_panther.select import SpecIndex
+
+    repo = load_repository(repo_root)
+    expected = {str(spec.python_path): {spec.path} for spec in repo.specs if spec.python_path is not None}
+    index = SpecIndex(repo_root, ("rules", "policies", "data_models", "global_helpers"))
+    pythons = sorted(expected) * 2
+    assert len(pythons) > 16
+    for py in pythons:
+        assert {s.path for s in index.specs_for_python(Path(py))} == expected[py]
+    assert index.specs_for_python(repo_root.resolve() / "rules/nowhere.py") == []

@@ -28,7 +28,6 @@ import configparser
 import os
 import sys
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,21 +35,13 @@ from pytest_panther.select import GitError
 from pytest_panther.select import SpecIndex
 from pytest_panther.select import affected_spec_files
 from pytest_panther.select import changed_files
-from pytest_panther.spec.crosscheck import validate_repository
-from pytest_panther.spec.model import Spec
-from pytest_panther.spec.model import is_spec
 from pytest_panther.spec.repository import DEFAULT_PATHS
-from pytest_panther.spec.repository import Repository
-from pytest_panther.spec.validate import ValidationOptions
 from pytest_panther.spec.yaml import YamlError
-from pytest_panther.spec.yaml import load_file
 
 __all__ = ["hook_test", "hook_validate", "ini_value", "register"]
 
 #: pytest's "no tests were collected" exit code (``pytest.ExitCode.NO_TESTS_COLLECTED``).
 _NO_TESTS = 5
-#: Keys whose values name other specs by ID (packs, derived and correlation rules).
-_REFERENCE_KEYS = frozenset({"IDs", "BaseDetection", "RuleID", "PolicyID"})
 
 
 def register(subparsers: Any) -> None:
@@ -115,42 +106,6 @@ def _relative(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
 
 
-def _references(value: Any, key: str = "") -> Iterator[str]:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _references(v, str(k))
-    elif isinstance(value, list):
-        for item in value:
-            yield from _references(item, key)
-    elif isinstance(value, str) and key in _REFERENCE_KEYS and value:
-        yield value
-
-
-def _context(index: SpecIndex, targets: set[Path]) -> Repository:
-    """A repository with ``targets`` (parse errors included) and every spec a cross-file check of
-    theirs can involve: specs defining one of their IDs or an ID they name (duplicate IDs, pack
-    members, base detections), and all data models when a data model is checked."""
-    repo = Repository(root=index.root)
-    words: set[str] = set()
-    specs: dict[Path, Spec] = {}
-    for path in sorted(targets):
-        try:
-            document = load_file(path)
-        except YamlError as error:
-            repo.add_error(error)
-            continue
-        if is_spec(document.data):
-            spec = specs[path] = Spec(document)
-            words.update(w for w in [spec.id, *_references(spec.data)] if w)
-    if words:
-        specs.update((s.path, s) for s in index.where(words) if s.id in words)
-    if any(s.kind == "datamodel" for s in specs.values()):
-        specs.update((s.path, s) for s in index.where(["datamodel"]) if s.kind == "datamodel")
-    for path in sorted(specs):
-        repo.add(specs[path])
-    return repo
-
-
 def _syntax_error(path: Path) -> YamlError | None:
     try:
         ast.parse(path.read_bytes(), filename=str(path))
@@ -168,7 +123,10 @@ def hook_validate(args: argparse.Namespace) -> int:
     index = SpecIndex(root, paths)
     given = [Path(f) for f in args.filenames]
     targets = index.spec_files_for(given)
-    repo = _context(index, targets)
+    repo = index.repository_for(targets)
+    from pytest_panther.spec.crosscheck import validate_repository
+    from pytest_panther.spec.validate import ValidationOptions
+
     allow = ini_value(root, "panther_allow_extra_keys")
     options = ValidationOptions(
         allow_extra_keys=allow is True or str(allow).strip().lower() in ("true", "1", "yes", "on"),
