@@ -14,6 +14,7 @@ from pytest_panther.select import affected_specs
 from pytest_panther.select import changed_files
 from pytest_panther.select import imported_modules
 from pytest_panther.select import spec_files_for
+from pytest_panther.spec.repository import Repository
 from pytest_panther.spec.repository import load_repository
 
 GIT_ENV = {
@@ -277,3 +278,26 @@ def test_many_python_lookups_use_the_filename_map(repo_root: Path) -> None:
     for py in pythons:
         assert {s.path for s in index.specs_for_python(Path(py))} == expected[py]
     assert index.specs_for_python(repo_root.resolve() / "rules/nowhere.py") == []
+
+
+def test_repository_for_loads_only_what_cross_checks_and_tests_need(repo_root: Path) -> None:
+    from pytest_panther.select import SpecIndex
+
+    real = repo_root.resolve()
+    write(repo_root, {"packs/p.yml": "AnalysisType: pack\nPackID: P\nPackDefinition:\n  IDs: [GSuite.Admin, Nope]\n",
+                      "rules/dup.yml": rule("Okta.Login", None, ["Okta.SystemLog"]),
+                      "rules/bad.yml": "AnalysisType: rule\nRuleID: [\n"})
+    index = SpecIndex(repo_root, ("rules", "policies", "data_models", "global_helpers", "queries", "packs"))
+
+    def rel(repo: Repository) -> set[str]:
+        return {s.path.relative_to(real).as_posix() for s in repo.specs}
+
+    repo = index.repository_for([real / "rules/okta/okta_login.yml", real / "packs/p.yml", real / "rules/bad.yml"])
+    assert rel(repo) == {"rules/okta/okta_login.yml", "rules/dup.yml", "packs/p.yml", "rules/gsuite/admin.yml"}
+    assert [Path(e.path).name for e in repo.errors] == ["bad.yml"]
+    with_models = index.repository_for([real / "data_models/gsuite.yml"])
+    assert rel(with_models) == {"data_models/gsuite.yml", "data_models/okta.yml"}
+    runtime = index.repository_for([real / "rules/gsuite/admin.yml"], runtime=True)
+    assert rel(runtime) == {"rules/gsuite/admin.yml", "data_models/gsuite.yml", "data_models/okta.yml",
+                            "global_helpers/base_helpers.yml", "global_helpers/okta_helpers.yml",
+                            "global_helpers/lonely_helpers.yml"}
