@@ -10,6 +10,10 @@ The schema is data: ``pytest_panther/spec/schema/analysis.schema.json`` (Draft 2
 
 Every problem is a :class:`~pytest_panther.spec.yaml.YamlError` at the line of the offending key
 or value, with a human message naming the key path (``Tests[2].ExpectedResult``) and the bad value.
+
+Speed: each kind's schema is compiled once per process, both into a ``jsonschema`` validator and
+into a fast yes/no pre-check (:mod:`pytest_panther.spec.schema.precheck`); jsonschema only runs
+for specs the pre-check rejects, to produce the detailed errors.
 """
 from __future__ import annotations
 

@@ -6,8 +6,11 @@ import textwrap
 
 import pytest
 
+from jsonschema import Draft202012Validator
+
 from pytest_panther.spec.model import Spec
 from pytest_panther.spec.validate import ValidationOptions
+from pytest_panther.spec.validate import _document
 from pytest_panther.spec.validate import _precheck
 from pytest_panther.spec.validate import _validator
 from pytest_panther.spec.validate import keypath
@@ -137,6 +140,10 @@ def messages(text: str, options: ValidationOptions = ValidationOptions()) -> lis
 def test_valid_spec_of_every_kind(name: str) -> None:
     assert schema_name(spec(VALID[name])) == ("rule" if name in ("scheduled_rule", "simple_detection") else name)
     assert messages(VALID[name]) == []
+
+
+def test_schema_file_is_a_valid_draft_2020_12_schema() -> None:
+    Draft202012Validator.check_schema(_document())
 
 
 def test_validators_are_compiled_once() -> None:
