@@ -5,7 +5,6 @@ import random
 import textwrap
 
 import pytest
-
 from jsonschema import Draft202012Validator
 
 from pytest_panther.spec.model import Spec
