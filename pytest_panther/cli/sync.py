@@ -54,6 +54,7 @@ def _repo(args: argparse.Namespace) -> Path:
 def _plan_or_apply(args: argparse.Namespace) -> int:
     from pytest_panther.sync.run import repo_targets
     from pytest_panther.sync.run import sync_target
+    from pytest_panther.sync.selection import SelectionError
     from pytest_panther.sync.targets import TargetError
     from pytest_panther.sync.targets import select_target
 
@@ -64,7 +65,7 @@ def _plan_or_apply(args: argparse.Namespace) -> int:
             repo, target, refresh=args.refresh, prune=args.prune, dry_run=not args.apply,
             out=sys.stdout, progress=sys.stderr,
         )
-    except (TargetError, GitError, ValueError) as exc:
+    except (TargetError, GitError, SelectionError, ValueError) as exc:
         print(f"panther-gitops sync: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:

@@ -30,6 +30,8 @@ from pytest_panther.sync.convert import resource_of
 from pytest_panther.sync.convert import to_body
 from pytest_panther.sync.git import list_tree
 from pytest_panther.sync.git import read_blobs
+from pytest_panther.sync.selection import Selection
+from pytest_panther.sync.selection import select
 
 __all__ = ["DEPRECATED_FILE", "Item", "Snapshot", "DesiredState", "Unit", "changed_units", "desired_state", "snapshot"]
 
@@ -62,7 +64,12 @@ class Unit:
     yaml_sha: str
     py: str | None
     py_sha: str | None
-    rest: bool  # False when AnalysisType is one REST cannot carry (packs, correlation rules …)
+    kind: str  # the AnalysisType as written
+
+    @property
+    def rest(self) -> bool:
+        """False when the AnalysisType is one REST cannot carry (packs, correlation rules …)."""
+        return self.kind.encode() not in _NOT_REST
 
     @property
     def signature(self) -> tuple[str, str | None]:
@@ -75,11 +82,22 @@ class Snapshot:
 
     repo: Path
     commit: str
-    tree: dict[str, str]
+    tree: dict[str, str]  # spec folders, deprecated.txt and pyproject.toml
     blobs: dict[str, bytes]
     units: dict[str, Unit]
     deprecated: set[str]
     pyproject: str | None
+    all_files: dict[str, str] = field(default_factory=dict)  # every file of the commit
+    _selection: Selection | None = None
+
+    @property
+    def selection(self) -> Selection:
+        """The commit's upstream settings and overrides (:mod:`pytest_panther.sync.selection`).
+
+        :raises pytest_panther.sync.selection.SelectionError: invalid settings."""
+        if self._selection is None:
+            self._selection = select(self)
+        return self._selection
 
     def text(self, path: str) -> str | None:
         sha = self.tree.get(path)
@@ -100,7 +118,9 @@ def snapshot(repo: Path, commit: str, paths: Iterable[str] = DEFAULT_PATHS, *, r
     Python blobs are read later, only for parsed units. ``reuse`` lends blobs already read.
     """
     paths = tuple(paths)
-    tree = list_tree(repo, commit, [*paths, DEPRECATED_FILE, PYPROJECT])
+    all_files = list_tree(repo, commit)
+    prefixes = tuple(p.rstrip("/") + "/" for p in paths)
+    tree = {p: sha for p, sha in all_files.items() if p.startswith(prefixes) or p in (DEPRECATED_FILE, PYPROJECT)}
     yaml_paths = [p for p in tree if p.endswith((".yml", ".yaml")) and not p.rsplit("/", 1)[-1].startswith(".")]
     wanted = [tree[p] for p in yaml_paths]
     wanted += [tree[p] for p in (DEPRECATED_FILE, PYPROJECT) if p in tree]
@@ -115,8 +135,8 @@ def snapshot(repo: Path, commit: str, paths: Iterable[str] = DEFAULT_PATHS, *, r
             continue
         match = _FILENAME.search(text)
         py = normpath(join(dirname(path), match.group(1).decode())) if match else None
-        units[path] = Unit(path, tree[path], py, tree.get(py) if py else None, atype.group(1) not in _NOT_REST)
-    snap = Snapshot(repo, commit, tree, blobs, units, set(), None)
+        units[path] = Unit(path, tree[path], py, tree.get(py) if py else None, atype.group(1).decode())
+    snap = Snapshot(repo, commit, tree, blobs, units, set(), None, all_files)
     snap.pyproject = snap.text(PYPROJECT)
     deprecated = snap.text(DEPRECATED_FILE) or ""
     snap.deprecated = {line.strip() for line in deprecated.splitlines() if line.strip() and not line.lstrip().startswith("#")}
@@ -161,8 +181,12 @@ def desired_state(snap: Snapshot, only: Iterable[str] | None = None, overrides: 
     repo = load_repository_from_texts(Path("."), texts, paths=[p.split("/", 1)[0] for p in texts] or ["-"])
     state = DesiredState()
     state.errors.extend(err.format() for err in repo.errors)
+    selection = snap.selection
+    specs, enabled = selection.apply(snap, repo.specs)
+    state.errors.extend(selection.errors)
+    selection.errors.clear()
     by_path = {u.yaml: u for u in units}
-    for spec in repo.specs:
+    for spec in specs:
         rel = spec.path.as_posix()
         resource = resource_of(spec)
         if resource is None:
@@ -174,6 +198,8 @@ def desired_state(snap: Snapshot, only: Iterable[str] | None = None, overrides: 
         except ConversionError as exc:
             state.errors.append(spec.document.error(exc.keys, exc.message, exc.hint).format())
             continue
+        if enabled.get(spec.id) is False and "enabled" in body:
+            body["enabled"] = False  # an unselected pack member deployed disabled
         body = apply_overrides(body, resource, overrides or {})
         key = (resource, spec.id)
         if key in state.items:

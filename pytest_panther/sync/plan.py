@@ -176,6 +176,7 @@ def make_plan(repo: Path, target: Target, client: Lister | None = None, *, refre
 
     :raises pytest_panther.sync.git.GitError: not a git repository, or HEAD has no commit.
     :raises ValueError: refresh mode without a client.
+    :raises pytest_panther.sync.selection.SelectionError: HEAD's upstream settings are invalid.
     """
     head = rev_parse(repo, "HEAD")
     if head is None:
@@ -186,12 +187,16 @@ def make_plan(repo: Path, target: Target, client: Lister | None = None, *, refre
     if synced and base is None:
         plan.notes.append(f"{target.ref} names {synced[:12]}, which this clone lacks; comparing with the deployment")
     new_snap = snapshot(repo, head)
+    new_snap.selection  # noqa: B018 - raises SelectionError early on invalid settings
     overrides = target.overrides
     if plan.mode == "incremental" and base is not None:
-        base_snap = snapshot(repo, base, reuse=new_snap)
+        base_snap = new_snap if base == head else snapshot(repo, base, reuse=new_snap)
         if _overrides(base_snap, target) != overrides:
             old_paths, new_paths = set(base_snap.units), set(new_snap.units)
             plan.notes.append("target overrides changed: every spec is compared")
+        elif base_snap.selection.signature != new_snap.selection.signature:
+            old_paths, new_paths = set(base_snap.units), set(new_snap.units)
+            plan.notes.append("upstream settings, overrides or packs changed: every spec is compared")
         else:
             old_paths, new_paths = changed_units(base_snap, new_snap)
         added_deprecated = new_snap.deprecated - base_snap.deprecated

@@ -290,3 +290,61 @@ def test_synced_ref_moves_by_compare_and_swap(make_repo: Any, tmp_path: Path) ->
     write_synced(repo.path, "default", second, first)
     assert read_synced(repo.path, "default") == second
     assert repo.git("for-each-ref", "refs/panther/").stdout.split()[-1] == "refs/panther/default/synced"
+
+
+def test_override_files_patch_what_is_deployed(make_repo: Any) -> None:
+    repo = make_repo()
+    repo.add_rule("Up.One", "one")
+    repo.add_rule("Up.Two", "two")
+    synced_at(repo, repo.commit())
+    repo.write("overrides/Up.One.yml", "Severity: Critical\nTags:\n  add: [ACME.Reviewed]\n")
+    repo.commit("override Up.One")
+    plan = make_plan(repo.path, TARGET)
+    assert plan.notes == ["upstream settings, overrides or packs changed: every spec is compared"]
+    assert plan_lines(plan) == ["update rules/Up.One (changed)"]
+    assert plan.changes[0].diff() == ['severity: "LOW" → "CRITICAL"', 'tags: (absent) → ["ACME.Reviewed"]']
+    # The upstream file changes later: the override still applies on top.
+    synced_at(repo, repo.head())
+    repo.add_rule("Up.One", "one", body="def rule(event):\n    return False\n")
+    repo.commit("upstream edits Up.One")
+    (change,) = make_plan(repo.path, TARGET).changes
+    assert (change.body["severity"], change.body["body"]) == ("CRITICAL", "def rule(event):\n    return False\n")
+
+
+def test_bad_override_is_an_error_and_keeps_the_detection(make_repo: Any) -> None:
+    repo = make_repo()
+    repo.add_rule("Up.One", "one")
+    synced_at(repo, repo.commit())
+    repo.write("overrides/Up.One.yml", "LogTypes: [Okta.SystemLog]\n")
+    repo.commit()
+    plan = make_plan(repo.path, TARGET)
+    assert plan.changes == []
+    assert len(plan.errors) == 1 and plan.errors[0].startswith("overrides/Up.One.yml:1:1: ")
+
+
+def test_pack_selection_skips_or_disables_unselected_detections(make_repo: Any) -> None:
+    repo = make_repo()
+    repo.add_rule("In.Selected", "sel")
+    repo.add_rule("In.Other", "other")
+    repo.add_rule("Own.Rule", "own")
+    repo.write("packs/a.yml", "AnalysisType: pack\nPackID: Pack.A\nPackDefinition:\n  IDs: [In.Selected]\n")
+    repo.write("packs/b.yml", "AnalysisType: pack\nPackID: Pack.B\nPackDefinition:\n  IDs: [In.Other]\n")
+    repo.write("pyproject.toml", '[tool.pytest-panther.upstream]\npacks = ["Pack.A"]\n')
+    repo.commit()
+    plan = make_plan(repo.path, TARGET, Deployment({}))
+    assert [c.id for c in plan.changes] == ["In.Selected", "Own.Rule"]
+    repo.write("pyproject.toml", '[tool.pytest-panther.upstream]\npacks = ["Pack.A"]\nunselected = "disable"\n')
+    repo.commit()
+    plan = make_plan(repo.path, TARGET, Deployment({}))
+    assert {c.id: c.body["enabled"] for c in plan.changes} == {"In.Other": False, "In.Selected": True, "Own.Rule": True}
+
+
+def test_invalid_upstream_settings_stop_the_plan(make_repo: Any) -> None:
+    from pytest_panther.sync.selection import SelectionError
+
+    repo = make_repo()
+    repo.add_rule("R.1")
+    repo.write("pyproject.toml", '[tool.pytest-panther.upstream]\nunselected = "maybe"\n')
+    repo.commit()
+    with pytest.raises(SelectionError, match=r'pyproject.toml: \[tool.pytest-panther.upstream\] unselected must be "skip" or "disable"'):
+        make_plan(repo.path, TARGET, Deployment({}))

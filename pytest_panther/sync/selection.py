@@ -1,0 +1,106 @@
+"""What of a commit gets deployed, beyond the specs themselves: the fork's upstream settings.
+
+Read from the commit, like everything the sync deploys:
+
+* ``[tool.pytest-panther.upstream]`` of its ``pyproject.toml``
+  (:func:`pytest_panther.upstream.config.parse_config`): ``packs`` selects what to deploy,
+  ``unselected`` says whether the rest is skipped or deployed disabled, ``overrides`` names the
+  override folder;
+* the override files in that folder (:func:`pytest_panther.upstream.overrides.load_overrides_from_texts`),
+  applied to each spec with :func:`~pytest_panther.upstream.overrides.apply_override`;
+* pack membership from the ``pack`` specs (:func:`pytest_panther.upstream.packs.deployable_ids`),
+  parsed only when ``packs`` is set.
+
+:attr:`Selection.signature` changes whenever any of these does; the plan then compares every
+spec instead of only those whose blobs changed.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import TYPE_CHECKING
+from typing import Any
+
+from pytest_panther.spec.model import Spec
+from pytest_panther.spec.repository import Repository
+from pytest_panther.spec.repository import load_repository_from_texts
+from pytest_panther.upstream.config import ConfigError
+from pytest_panther.upstream.config import UpstreamConfig
+from pytest_panther.upstream.config import parse_config
+from pytest_panther.upstream.overrides import Override
+from pytest_panther.upstream.overrides import apply_override
+from pytest_panther.upstream.overrides import load_overrides_from_texts
+from pytest_panther.upstream.packs import deployable_ids
+
+if TYPE_CHECKING:
+    from pytest_panther.sync.desired import Snapshot
+
+__all__ = ["Selection", "SelectionError", "select"]
+
+
+class SelectionError(Exception):
+    """The commit's upstream settings are invalid (nothing can be planned safely)."""
+
+
+@dataclass
+class Selection:
+    config: UpstreamConfig
+    override_files: dict[str, str]  # path -> blob id
+    pack_files: dict[str, str]  # path -> blob id (only when packs are selected)
+    overrides: dict[str, Override] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    _packs: list[Spec] | None = None
+
+    @property
+    def signature(self) -> str:
+        return json.dumps([asdict(self.config), sorted(self.override_files.items()), sorted(self.pack_files.items())])
+
+    def pack_specs(self, snap: Snapshot) -> list[Spec]:
+        if self._packs is None:
+            texts = {p: snap.blobs[sha].decode("utf-8", "replace") for p, sha in self.pack_files.items()}
+            self._packs = load_repository_from_texts(Path("."), texts, paths=sorted({p.split("/", 1)[0] for p in texts}) or ["-"]).specs
+        return self._packs
+
+    def apply(self, snap: Snapshot, specs: list[Spec]) -> tuple[list[Spec], dict[str, bool]]:
+        """Patch ``specs`` with their overrides (in place: ``spec.data`` becomes a patched copy)
+        and return those to deploy with the ``Enabled`` value each gets (see
+        :func:`~pytest_panther.upstream.packs.deployable_ids`)."""
+        for spec in specs:
+            override = self.overrides.get(spec.id)
+            if override is None:
+                continue
+            patched, problems = apply_override(spec.document.data, override)
+            self.errors.extend(p.format() for p in problems)
+            if not problems:
+                spec.data = patched
+        enabled = {spec.id: (spec.data.get("Enabled") is True if "Enabled" in spec.data else True) for spec in specs}
+        if not self.config.packs:
+            return specs, enabled
+        repo = Repository(root=Path("."), specs=[*specs, *self.pack_specs(snap)])
+        chosen = deployable_ids(repo, self.config)
+        return [s for s in specs if s.id in chosen], chosen
+
+
+def select(snap: Snapshot) -> Selection:
+    """The :class:`Selection` of a snapshot (reads override blobs into ``snap.blobs``).
+
+    :raises SelectionError: invalid ``pyproject.toml`` or upstream settings.
+    """
+    from pytest_panther.sync.git import read_blobs
+
+    try:
+        config = parse_config(snap.pyproject, "pyproject.toml") if snap.pyproject else UpstreamConfig()
+    except ConfigError as exc:
+        raise SelectionError(str(exc)) from None
+    prefix = config.overrides.rstrip("/") + "/"
+    override_files = {p: sha for p, sha in snap.all_files.items() if p.startswith(prefix) and p.endswith((".yml", ".yaml"))}
+    pack_files = {u.yaml: u.yaml_sha for u in snap.units.values() if u.kind == "pack"} if config.packs else {}
+    missing = [sha for sha in [*override_files.values(), *pack_files.values()] if sha not in snap.blobs]
+    snap.blobs.update(read_blobs(snap.repo, missing))
+    texts = {p: snap.blobs[sha].decode("utf-8", "replace") for p, sha in override_files.items()}
+    overrides, errors = load_overrides_from_texts(Path("."), texts, config.overrides)
+    selection = Selection(config, override_files, pack_files, overrides, [e.format() for e in errors])
+    return selection
