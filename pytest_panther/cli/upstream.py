@@ -83,11 +83,13 @@ def run_upstream(args: argparse.Namespace) -> int:
             return status_exit_code(report)
         if command == "pull":
             runner = None if args.no_tests else _default_runner()
+            echo = _echo
             if args.cont:
-                result = continue_pull(git, config, runner=runner)
+                result = continue_pull(git, config, runner=runner, echo=echo)
             else:
-                result = pull(git, config, tag=args.tag, fetch=not args.no_fetch, runner=runner)
-            print("\n".join(result.lines))
+                result = pull(git, config, tag=args.tag, fetch=not args.no_fetch, runner=runner, echo=echo)
+            for line in result.lines[result.printed :]:
+                print(line)
             return result.exit_code
         result_m = migrate_edits(git, config)
         for line in result_m.migrated:
@@ -102,6 +104,10 @@ def run_upstream(args: argparse.Namespace) -> int:
     except (ConfigError, GitError, PullError, RuntimeError) as exc:
         print(f"panther-gitops upstream {command}: {exc}", file=sys.stderr)
         return 1
+
+
+def _echo(line: str) -> None:
+    print(line, flush=True)  # before pytest's own output, which goes straight to the terminal
 
 
 def _default_runner() -> Any:

@@ -99,6 +99,7 @@ class IdChanges:
 
     removed: dict[str, str] = field(default_factory=dict)
     renamed: dict[str, tuple[str, str]] = field(default_factory=dict)
+    specs: dict[str, Spec] = field(default_factory=dict)  # old ID -> its spec at the old revision
 
     def gone(self) -> set[str]:
         return set(self.removed) | set(self.renamed)
@@ -125,6 +126,7 @@ def id_changes(git: Git, old_rev: str, new_rev: str, paths: tuple[str, ...] = DE
             changes.renamed[ident] = (successor.id, new_path)
         else:
             changes.removed[ident] = path
+        changes.specs[ident] = old.by_path[root / path]
     # An ID that left a changed file may live on in a file the diff did not touch.
     survivors = find_ids(git, new_rev, changes.removed, paths)
     for ident in survivors:

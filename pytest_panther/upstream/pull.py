@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 
+from pytest_panther.spec.model import Spec
+from pytest_panther.sync.convert import resource_of
 from pytest_panther.upstream.affected import affected_spec_files
 from pytest_panther.upstream.config import UpstreamConfig
 from pytest_panther.upstream.config import write_config
@@ -52,6 +54,15 @@ class PullResult:
     tested: list[Path] = field(default_factory=list)
     tests_exit: int | None = None
     orphans: list[str] = field(default_factory=list)
+    echo: Callable[[str], None] | None = None  # called with each line as it is added
+    printed: int = 0  # how many of ``lines`` went through ``echo``
+
+    def add(self, *lines: str) -> None:
+        for line in lines:
+            self.lines.append(line)
+            if self.echo is not None:
+                self.echo(line)
+                self.printed += 1
 
     @property
     def exit_code(self) -> int:
@@ -68,7 +79,10 @@ def _state_file(git: Git) -> Path:
     return git.git_dir() / "panther-upstream" / "pull.json"
 
 
-def pull(git: Git, config: UpstreamConfig, *, tag: str | None = None, fetch: bool = True, runner: TestRunner | None = run_pytest) -> PullResult:
+def pull(
+    git: Git, config: UpstreamConfig, *, tag: str | None = None, fetch: bool = True,
+    runner: TestRunner | None = run_pytest, echo: Callable[[str], None] | None = None,
+) -> PullResult:
     """Start a pull (see module docstring). :raises PullError: when it cannot start."""
     if fetch:
         fetch_tags(git, config)
@@ -101,10 +115,12 @@ def pull(git: Git, config: UpstreamConfig, *, tag: str | None = None, fetch: boo
     if proc.returncode != 0 and not git.rebase_in_progress():
         state.unlink(missing_ok=True)
         raise PullError(f"git rebase failed: {(proc.stderr or proc.stdout).strip()}")
-    return _drive(git, config, saved, runner)
+    return _drive(git, config, saved, runner, echo)
 
 
-def continue_pull(git: Git, config: UpstreamConfig, *, runner: TestRunner | None = run_pytest) -> PullResult:
+def continue_pull(
+    git: Git, config: UpstreamConfig, *, runner: TestRunner | None = run_pytest, echo: Callable[[str], None] | None = None,
+) -> PullResult:
     """Go on after a stop: continue the rebase (the user has ``git add``-ed resolutions) and finish."""
     state = _state_file(git)
     if not state.exists():
@@ -117,7 +133,7 @@ def continue_pull(git: Git, config: UpstreamConfig, *, runner: TestRunner | None
     elif not git.ok("merge-base", "--is-ancestor", saved["target"], "HEAD"):
         state.unlink()
         raise PullError("the rebase was aborted; nothing to continue (run `panther-gitops upstream pull` to start again)")
-    return _drive(git, config, saved, runner)
+    return _drive(git, config, saved, runner, echo)
 
 
 def _step(git: Git) -> None:
@@ -137,7 +153,7 @@ def _resolve_to_upstream(git: Git, path: str) -> None:
         git.run("rm", "--quiet", "--", path)
 
 
-def _drive(git: Git, config: UpstreamConfig, saved: dict[str, str], runner: TestRunner | None) -> PullResult:
+def _drive(git: Git, config: UpstreamConfig, saved: dict[str, str], runner: TestRunner | None, echo: Callable[[str], None] | None) -> PullResult:
     auto: list[str] = []
     for _ in range(_MAX_STEPS):
         if not git.rebase_in_progress():
@@ -160,34 +176,45 @@ def _drive(git: Git, config: UpstreamConfig, saved: dict[str, str], runner: Test
             text = conflict_guidance(git, rest, saved["base"], saved["target"], config.overrides)
             return PullResult(ok=False, lines=text.splitlines(), conflicts=rest)
         _step(git)
-    return _finish(git, config, saved, auto, runner)
+    return _finish(git, config, saved, auto, runner, echo)
 
 
-def _finish(git: Git, config: UpstreamConfig, saved: dict[str, str], auto: list[str], runner: TestRunner | None) -> PullResult:
+def _sync_note(spec: Spec, ident: str, new_id: str | None = None) -> str:
+    """What the sync does about a removed or renamed ID (only REST-deployed kinds are synced)."""
+    if resource_of(spec) is None:
+        return f"{spec.kind.replace('_', ' ')}s are not deployed by the sync: delete {ident} in Panther yourself"
+    return f"the sync deletes {ident} and deploys {new_id}" if new_id else "the sync deletes it from Panther"
+
+
+def _finish(
+    git: Git, config: UpstreamConfig, saved: dict[str, str], auto: list[str], runner: TestRunner | None,
+    echo: Callable[[str], None] | None,
+) -> PullResult:
     base, target, pre_head = saved["base"], saved["target"], saved["pre_head"]
-    result = PullResult(ok=True)
+    result = PullResult(ok=True, echo=echo)
     count = git.out("rev-list", "--count", f"{target}..HEAD")
-    result.lines.append(f"rebased {count} fork commit(s) from {base} onto {target}")
-    result.lines += [f"auto-resolved {p}: no fork changes left in it, took upstream's version" for p in auto]
+    result.add(f"rebased {count} fork commit(s) from {base} onto {target}")
+    result.add(*(f"auto-resolved {p}: no fork changes left in it, took upstream's version" for p in auto))
     changes = id_changes(git, base, target)
     for ident, path in sorted(changes.removed.items()):
-        result.lines.append(f"upstream {target} removed {ident} ({path}); the sync deletes it from Panther")
+        result.add(f"upstream {target} removed {ident} ({path}); {_sync_note(changes.specs[ident], ident)}")
     for ident, (new_id, path) in sorted(changes.renamed.items()):
-        result.lines.append(f"upstream {target} renamed {ident} to {new_id} ({path}); the sync deletes {ident} and deploys {new_id}")
+        note = _sync_note(changes.specs[ident], ident, new_id)
+        result.add(f"upstream {target} renamed {ident} to {new_id} ({path}); {note}")
     overrides, errors = load_overrides(git.root, config.overrides)
     present = find_ids(git, "HEAD", overrides)
     result.orphans = orphan_lines(overrides, set(present), changes, target, git.root)
-    result.lines += [f"orphaned override: {o}" for o in result.orphans]
-    result.lines += [f"override problem: {e}" for e in errors]
+    result.add(*(f"orphaned override: {o}" for o in result.orphans))
+    result.add(*(f"override problem: {e}" for e in errors))
     files = affected_spec_files(git, pre_head, "HEAD", [git.root / p for p in present.values()], config.overrides)
     result.tested = files
     if runner is None or not files:
-        result.lines.append(f"affected detections: {len(files)} (tests not run)")
+        result.add(f"affected detections: {len(files)} (tests not run)")
     else:
-        result.lines.append(f"running the tests of {len(files)} affected detection(s)")
+        result.add(f"running the tests of {len(files)} affected detection(s)")
         result.tests_exit = runner(git.root, files)
         verdict = {0: "tests passed", 5: "no tests collected (pytest exit code 5)"}
-        result.lines.append(verdict.get(result.tests_exit, f"tests FAILED (pytest exit code {result.tests_exit})"))
+        result.add(verdict.get(result.tests_exit, f"tests FAILED (pytest exit code {result.tests_exit})"))
     # The rebase ran with git hooks off; this commit is the one the post-commit sync hook sees,
     # so it fires only when the result is fit to deploy (the sync deploys last-synced..HEAD).
     deploy = result.exit_code == 0 and not errors
@@ -197,7 +224,7 @@ def _finish(git: Git, config: UpstreamConfig, saved: dict[str, str], auto: list[
     git.run("commit", "--quiet", "-m", message, "--", "pyproject.toml", hooks=deploy)
     _state_file(git).unlink(missing_ok=True)
     if deploy:
-        result.lines.append(f"recorded {target} as the base release; the sync hook deploys the result")
+        result.add(f"recorded {target} as the base release; the sync hook deploys the result")
     else:
-        result.lines.append(f"recorded {target} as the base release with git hooks off: nothing is deployed until the problems above are fixed and committed")
+        result.add(f"recorded {target} as the base release with git hooks off: nothing is deployed until the problems above are fixed and committed")
     return result
