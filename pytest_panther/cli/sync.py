@@ -2,6 +2,7 @@
 
 * ``plan``   — what ``apply`` would do (creates, updates with a field diff, guarded deletes);
 * ``apply``  — do it; exit 1 when a call failed or a spec has errors (the synced ref stays put);
+  holds the same lock as the hooks, so a hook and a manual apply never sync at once;
 * ``status`` — target, deploy branch, synced commit and how far HEAD is ahead (no network);
 * ``hook --stage STAGE [-- ARGS]`` — for git/pre-commit hooks; always exits 0.
 
@@ -12,6 +13,7 @@ deployment holds and this repository does not; implies ``--refresh``), ``-C DIR`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -52,6 +54,8 @@ def _repo(args: argparse.Namespace) -> Path:
 
 
 def _plan_or_apply(args: argparse.Namespace) -> int:
+    from pytest_panther.sync.hooks import LockTimeout
+    from pytest_panther.sync.hooks import sync_lock
     from pytest_panther.sync.run import repo_targets
     from pytest_panther.sync.run import sync_target
     from pytest_panther.sync.selection import SelectionError
@@ -61,11 +65,12 @@ def _plan_or_apply(args: argparse.Namespace) -> int:
     repo = _repo(args)
     try:
         target = select_target(repo_targets(repo), args.target)
-        plan, summary = sync_target(
-            repo, target, refresh=args.refresh, prune=args.prune, dry_run=not args.apply,
-            out=sys.stdout, progress=sys.stderr,
-        )
-    except (TargetError, GitError, SelectionError, ValueError) as exc:
+        with sync_lock(repo) if args.apply else contextlib.nullcontext():
+            plan, summary = sync_target(
+                repo, target, refresh=args.refresh, prune=args.prune, dry_run=not args.apply,
+                out=sys.stdout, progress=sys.stderr,
+            )
+    except (TargetError, GitError, SelectionError, LockTimeout, ValueError) as exc:
         print(f"panther-gitops sync: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:

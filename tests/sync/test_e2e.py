@@ -343,3 +343,61 @@ def test_feature_branch_and_missing_target_never_sync(scenario: Scenario, monkey
     monkeypatch.setenv("PANTHER_API_HOST", scenario.server.url)
     assert scenario.cli("sync", "apply").returncode == 0
     scenario.check()
+
+
+def test_the_published_pre_commit_hooks_sync_pulls_squashes_and_rebases(scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The four sync hooks of .pre-commit-hooks.yaml, installed by pre-commit itself (as a
+    ``repo: local`` copy with ``language: unsupported``, since a ``language: python`` install
+    would need the network), drive the same scenarios: pre-commit passes no arguments and
+    announces a squash merge only through ``PRE_COMMIT_IS_SQUASH_MERGE``."""
+    from pytest_panther.spec.yaml import dump
+    from pytest_panther.spec.yaml import load_file
+
+    published = Path(__file__).resolve().parents[2] / ".pre-commit-hooks.yaml"
+    if not published.exists():
+        pytest.skip(".pre-commit-hooks.yaml is not published yet")
+    hooks = [h for h in load_file(published).data if str(h["id"]).startswith("panther-sync-")]
+    assert sorted(h["id"] for h in hooks) == [f"panther-sync-{stage}" for stage in sorted(STAGES)]
+    for item in hooks:
+        assert item["entry"] == f"panther-gitops sync hook --stage {item['stages'][0]}"
+        assert (item["always_run"], item["pass_filenames"], item["language"]) == (True, False, "python")
+        item["entry"] = PANTHER_GITOPS + item["entry"].removeprefix("panther-gitops")
+        item["language"] = "unsupported"
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp_path / "pre-commit-home"))
+    fork = scenario.fork
+    for stage in STAGES:
+        (fork.path / ".git" / "hooks" / stage).unlink()
+    fork.write(".pre-commit-config.yaml", dump({
+        "default_install_hook_types": ["pre-commit", *STAGES],
+        "repos": [{"repo": "local", "hooks": hooks}],
+    }))
+    pre_commit = str(Path(sys.executable).parent / "pre-commit")
+    subprocess.run([pre_commit, "install"], cwd=fork.path, check=True, capture_output=True)
+    scenario.run("add", ".pre-commit-config.yaml")
+    scenario.run("commit", "-qm", "use the sync hooks")
+    # Fast-forward pull.
+    _upstream_change(scenario, "B.Rule")
+    mark = scenario.mark()
+    proc = scenario.run("pull", "-q", "--no-rebase")
+    assert scenario.writes(mark) == ["PUT /rules/B.Rule 200"], proc.stdout + proc.stderr
+    scenario.check()
+    # Squash merge: nothing until its commit.
+    scenario.up.add_rule("New.Rule")
+    scenario.up.commit("upstream: new rule")
+    scenario.run("fetch", "-q")
+    mark = scenario.mark()
+    scenario.run("merge", "--squash", "origin/main")
+    assert scenario.writes(mark) == []
+    scenario.run("commit", "-qm", "squash upstream")
+    assert scenario.writes(mark) == ["PUT /rules/New.Rule 201"]
+    scenario.check()
+    # Rebase pull with a local customisation on top.
+    fork.add_rule("A.Rule", severity="High")
+    scenario.run("commit", "-qam", "ours: A is High")
+    scenario.up.add_rule("C.Rule", severity="Medium")
+    scenario.up.commit("upstream: C Medium")
+    mark = scenario.mark()
+    scenario.run("pull", "-q", "--rebase")
+    assert scenario.writes(mark) == ["PUT /rules/C.Rule 200"]
+    assert scenario.server.state()["rules"]["A.Rule"]["severity"] == "HIGH"
+    scenario.check()
