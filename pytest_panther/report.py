@@ -70,7 +70,9 @@ def verdict_failure(spec: Spec, case: TestCase, verdict: Verdict) -> str:
     out.append(f"  expected: {_outcome_words(spec, verdict.expected)}  (ExpectedResult: {str(verdict.expected).lower()})")
     matcher = spec.analysis_type == "policy" and "policy" or "rule"
     got = verdict.detection_output
-    if matcher in verdict.exceptions:
+    if verdict.filters_matched is False:
+        out.append("  actual:   InlineFilters did not match, so rule() did not run (filters evaluated locally)")
+    elif matcher in verdict.exceptions:
         out.append(f"  actual:   {matcher}() raised {_exc_text(verdict.exceptions[matcher])}")
     elif got is None:
         out.append(f"  actual:   {matcher}() returned nothing")
@@ -90,8 +92,8 @@ def verdict_failure(spec: Spec, case: TestCase, verdict: Verdict) -> str:
         if frames:
             out.append(f"  in {name}():")
             out.append(frames)
-    if verdict.passed is False and len(out) == 3 and verdict.expected is False:
-        out.append("  (the detection alerted although the test expects it not to)")
+    if spec.kind == "simple_detection":
+        out.append("  (a YAML simple detection, evaluated locally by pytest-panther)")
     return "\n".join(out)
 
 
@@ -120,11 +122,7 @@ def case_problem(spec: Spec, case: TestCase, message: str, hint: str = "") -> st
 
 
 def correlation_failure(spec: Spec, case: TestCase, explanation: str) -> str:
-    return (
-        f"{_header(spec, case)}\n"
-        f"  expected: ExpectedResult {str(case.data.get('ExpectedResult')).lower()} (evaluated locally)\n"
-        f"  {explanation}"
-    )
+    return f"{_header(spec, case)}\n  {explanation}"
 
 
 def internal_error(spec: Spec, case: TestCase, excinfo: pytest.ExceptionInfo[BaseException]) -> str:

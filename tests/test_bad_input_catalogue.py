@@ -326,33 +326,32 @@ FALSE_TEST = "  - Name: negative\n    ExpectedResult: false\n    Log:\n      act
 # (id, rules/x.yml, rules/x.py, extra files, substring the failure report must contain)
 RUNTIME_CASES: list[tuple[str, str, str, dict[str, str], str]] = [
     ("rule-raises", rule_yml(tests=FALSE_TEST),
-     "def rule(event):\n    raise RuntimeError('boom')\n", {}, "RuntimeError: boom"),
+     "def rule(event):\n    raise RuntimeError('boom')\n", {}, "actual:   rule() raised RuntimeError: boom"),
     ("title-raises-on-true-test-only", rule_yml(tests=TRUE_TEST + FALSE_TEST),
      "def rule(event):\n    return event.get('action') == 'login'\n\n\n"
-     "def title(event):\n    return event['user']['name']\n", {}, "title"),
+     "def title(event):\n    return event['user']['name']\n", {}, "[FAIL] title: KeyError: 'user'"),
     ("dedup-raises-on-true-test-only", rule_yml(tests=TRUE_TEST + FALSE_TEST),
      "def rule(event):\n    return event.get('action') == 'login'\n\n\n"
-     "def dedup(event):\n    return event['user']['name']\n", {}, "dedup"),
+     "def dedup(event):\n    return event['user']['name']\n", {}, "[FAIL] dedup: KeyError: 'user'"),
     ("alert-context-raises-on-true-test-only", rule_yml(tests=TRUE_TEST + FALSE_TEST),
      "def rule(event):\n    return event.get('action') == 'login'\n\n\n"
-     "def alert_context(event):\n    return {'user': event['user']['name']}\n", {}, "alert_context"),
+     "def alert_context(event):\n    return {'user': event['user']['name']}\n", {}, "[FAIL] alert_context: KeyError: 'user'"),
     ("severity-informational", rule_yml(tests=TRUE_TEST),
-     "def rule(event):\n    return True\n\n\ndef severity(event):\n    return 'INFORMATIONAL'\n", {}, "INFORMATIONAL"),
+     "def rule(event):\n    return True\n\n\ndef severity(event):\n    return 'INFORMATIONAL'\n", {}, "got [INFORMATIONAL] instead"),
     ("alert-context-datetime", rule_yml(tests=TRUE_TEST),
      "import datetime\n\n\ndef rule(event):\n    return True\n\n\n"
-     "def alert_context(event):\n    return {'ts': datetime.datetime.now()}\n", {}, "not JSON serializable"),
+     "def alert_context(event):\n    return {'ts': datetime.datetime.now()}\n", {}, "[FAIL] alert_context: TypeError: object of type <class 'datetime.datetime'> is not JSON serializable"),
     ("mock-names-missing-attribute", rule_yml(
         tests="  - Name: mocked\n    ExpectedResult: true\n    Mocks:\n      - objectName: nope\n"
               "        returnValue: 'x'\n    Log:\n      action: login\n"),
-     PY, {}, "nope"),
-    ("python-syntax-error", rule_yml(tests=TRUE_TEST), "def rule(event)\n    return True\n", {}, "expected ':'"),
+     PY, {}, "Mocks name 'nope', which the detection's module does not define"),
+    ("python-syntax-error", rule_yml(tests=TRUE_TEST), "def rule(event)\n    return True\n", {}, "syntax error: expected ':'"),
     ("helper-import-fails", rule_yml(tests=TRUE_TEST),
      "from acme_missing_helper import is_bad\n\n\ndef rule(event):\n    return is_bad(event)\n", {},
-     "acme_missing_helper"),
+     "ModuleNotFoundError: No module named 'acme_missing_helper'"),
 ]
 
 
-@pytest.mark.xfail(reason="needs plugin runtime", strict=False)
 @pytest.mark.parametrize(("yml", "py", "extra", "expected"), [c[1:] for c in RUNTIME_CASES],
                          ids=[c[0] for c in RUNTIME_CASES])
 def test_runtime_catalogue(yml: str, py: str, extra: dict[str, str], expected: str, pytester: pytest.Pytester) -> None:

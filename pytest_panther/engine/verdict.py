@@ -63,6 +63,8 @@ class Verdict:
     destinations_mismatch: tuple[list[str], list[str]] | None = None
     generic_error: str | None = None
     unique_error: BaseException | None = None
+    #: True/False when InlineFilters ran (evaluated locally), None when the rule has none.
+    filters_matched: bool | None = None
 
     @property
     def failed_lines(self) -> list[FunctionLine]:
@@ -135,4 +137,5 @@ def judge(
         destinations_mismatch=mismatch,
         generic_error=test_result.genericError,
         unique_error=result.unique_exception,
+        filters_matched=result.filter_output,
     )

@@ -15,7 +15,6 @@ returned, because panther-core's ``PantherEvent`` only wraps exact ``dict``/``li
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from typing import Sequence
