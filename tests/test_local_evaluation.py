@@ -69,7 +69,7 @@ def test_inline_filters_gate_the_rule(repo: DetectionRepo) -> None:
         - Name: expects an alert the filter prevents
           ExpectedResult: true
           Log: {region: eu-west-1}
-    """, extra="InlineFilters:\n  - All:\n      - Key: region\n        Condition: Equals\n        Value: us-east-1")
+    """, extra="InlineFilters:\n  - All:\n      - KeyPath: region\n        Condition: Equals\n        Value: us-east-1")
     result = repo.pytester.runpytest("-q")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["  actual:   InlineFilters did not match, so rule() did not run (filters evaluated locally)"])
