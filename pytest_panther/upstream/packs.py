@@ -7,7 +7,10 @@ so packs only group IDs). ``[tool.pytest-panther.upstream] packs`` lists the Pac
 Rules of :func:`deployable_ids`:
 
 * no ``packs`` setting (or ``[]``): every spec is deployed;
-* a spec that is in **no** pack (the fork's own detections, usually) is always deployed;
+* a spec that is in **no** pack is deployed when it is the fork's own: its ID is not in
+  ``upstream_ids`` (the IDs of the base release, :func:`upstream_ids`). Without
+  ``upstream_ids`` every spec in no pack counts as the fork's own (panther-analysis has ~200
+  detections in no pack: pass ``upstream_ids`` so they follow ``unselected`` too);
 * global helpers, data models and lookup tables are always deployed (detections of any pack
   may need them);
 * any other spec is deployed when one of its packs is selected; otherwise it is left out
@@ -20,12 +23,15 @@ Every spec is still tested whatever the selection.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Collection
+from pathlib import Path
 
 from pytest_panther.spec.model import Spec
 from pytest_panther.spec.repository import Repository
 from pytest_panther.upstream.config import UpstreamConfig
+from pytest_panther.upstream.git import Git
 
-__all__ = ["ALWAYS_DEPLOYED", "check_packs", "deployable_ids", "pack_members"]
+__all__ = ["ALWAYS_DEPLOYED", "check_packs", "deployable_ids", "pack_members", "upstream_ids"]
 
 #: Kinds deployed whatever the pack selection.
 ALWAYS_DEPLOYED = frozenset({"global", "datamodel", "lookup_table"})
@@ -48,8 +54,9 @@ def check_packs(repo: Repository, config: UpstreamConfig) -> list[str]:
     problems = []
     for pack in config.packs:
         if pack not in known:
-            close = difflib.get_close_matches(pack, list(known), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            prefixed = [k for k in sorted(known) if k.lower().startswith(pack.lower())]
+            close = list(dict.fromkeys([*prefixed, *difflib.get_close_matches(pack, sorted(known), n=3)]))[:3]
+            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
             problems.append(f"pyproject.toml [tool.pytest-panther.upstream] packs: no pack {pack!r}{hint}")
     return problems
 
@@ -58,7 +65,18 @@ def _enabled(spec: Spec) -> bool:
     return spec.data.get("Enabled") is True if "Enabled" in spec.data else True
 
 
-def deployable_ids(repo: Repository, config: UpstreamConfig) -> dict[str, bool]:
+def upstream_ids(root: Path, config: UpstreamConfig) -> frozenset[str] | None:
+    """The spec IDs of the recorded base release (``config.base``) in the git repository at
+    ``root``, or None when there is no base release or its tag is not fetched here."""
+    from pytest_panther.upstream.history import spec_ids_at
+
+    git = Git(root)
+    if not config.base or git.rev(config.base) is None:
+        return None
+    return frozenset(spec_ids_at(git, config.base))
+
+
+def deployable_ids(repo: Repository, config: UpstreamConfig, upstream_ids: Collection[str] | None = None) -> dict[str, bool]:
     """``{spec ID: Enabled value to deploy}`` for every spec the sync should deploy (rules
     above). The value is the spec's own (overridden) ``Enabled`` (True for specs without that
     field), or False for an unselected spec in ``disable`` mode. IDs not in the result are
@@ -74,7 +92,8 @@ def deployable_ids(repo: Repository, config: UpstreamConfig) -> dict[str, bool]:
     for spec in repo.specs:
         if not spec.id or spec.kind == "pack":
             continue
-        if not config.packs or spec.kind in ALWAYS_DEPLOYED or spec.id not in in_any or spec.id in selected:
+        own = spec.id not in in_any and (upstream_ids is None or spec.id not in upstream_ids)
+        if not config.packs or spec.kind in ALWAYS_DEPLOYED or own or spec.id in selected:
             result[spec.id] = _enabled(spec)
         elif config.unselected == "disable" and "Enabled" in spec.data:
             result[spec.id] = False

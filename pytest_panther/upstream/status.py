@@ -30,6 +30,7 @@ from pytest_panther.upstream.overrides import load_overrides
 from pytest_panther.upstream.overrides import unknown_id_error
 from pytest_panther.upstream.packs import check_packs
 from pytest_panther.upstream.packs import deployable_ids
+from pytest_panther.upstream.packs import upstream_ids
 
 __all__ = ["Status", "collect_status", "fetch_tags", "format_status", "orphan_lines", "status_exit_code", "status_json"]
 
@@ -96,7 +97,7 @@ def collect_status(git: Git, config: UpstreamConfig) -> Status:
         head_repo = repo_at(git, "HEAD")
         apply_overrides(head_repo, overrides)
         status.problems += check_packs(head_repo, config)
-        deployable = deployable_ids(head_repo, config)
+        deployable = deployable_ids(head_repo, config, upstream_ids(git.root, config))
         detections = [s for s in head_repo.detections if s.id]
         deployed = [s for s in detections if s.id in deployable]
         disabled = [s for s in deployed if deployable[s.id] is False and s.enabled]

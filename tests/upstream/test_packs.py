@@ -63,3 +63,34 @@ def test_unknown_pack_is_reported(repo) -> None:
         "pyproject.toml [tool.pytest-panther.upstream] packs: no pack 'Up.Onee'; did you mean 'Up.One'?",
         "pyproject.toml [tool.pytest-panther.upstream] packs: no pack 'Nope'",
     ]
+
+
+def test_upstream_detections_in_no_pack_follow_the_selection(repo) -> None:
+    upstream = {"Up.A", "Up.B", "Up.C", "Up Query", "up_helpers", "Up.Model", "Up.Loose"}
+    (repo.root / "rules" / "loose.yml").write_text("AnalysisType: rule\nRuleID: Up.Loose\nEnabled: true\nLogTypes: [X.Y]\nSeverity: Low\n")
+    repo = load_repository(repo.root)
+    assert "Up.Loose" in deployable_ids(repo, UpstreamConfig(packs=["Up.One"]))  # without upstream_ids: taken as own
+    chosen = deployable_ids(repo, UpstreamConfig(packs=["Up.One"]), upstream)
+    assert "Up.Loose" not in chosen and chosen["Acme.Own"] is True
+    assert deployable_ids(repo, UpstreamConfig(packs=["Up.One"], unselected="disable"), upstream)["Up.Loose"] is False
+
+
+def test_upstream_ids_from_the_base_release(tmp_path: Path) -> None:
+    import subprocess
+
+    from pytest_panther.upstream.packs import upstream_ids
+
+    env_git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-C", str(tmp_path)]
+    for rel, text in FILES.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    (tmp_path / "rules" / "quoted.yml").write_text("AnalysisType: rule\nRuleID: \"Up.Quoted\"  # note\nSeverity: Low\n")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run([*env_git, "add", "."], check=True)
+    subprocess.run([*env_git, "commit", "-qm", "v1"], check=True)
+    subprocess.run([*env_git, "tag", "v1.0.0"], check=True)
+    assert upstream_ids(tmp_path, UpstreamConfig(base="v1.0.0")) == {
+        "Acme.Own", "Up Query", "Up.A", "Up.B", "Up.C", "Up.Model", "Up.One", "Up.Quoted", "Up.Two", "up_helpers",
+    }
+    assert upstream_ids(tmp_path, UpstreamConfig(base="v9.0.0")) is None
+    assert upstream_ids(tmp_path, UpstreamConfig()) is None
