@@ -125,12 +125,13 @@ def affected_specs(repo: Repository, changed: Iterable[Path], *, overrides: str 
 
 
 def affected_spec_files(
-    root: Path, changed: Iterable[Path], paths: Iterable[str] = DEFAULT_PATHS, *, overrides: str = "overrides"
+    root: Path, changed: Iterable[Path], paths: Iterable[str] = DEFAULT_PATHS, *, overrides: str = "overrides",
+    index: SpecIndex | None = None,
 ) -> set[Path]:
     """Like :func:`affected_specs`, for the repository at ``root`` (spec folders ``paths``),
     without loading it whole: only the specs the selection needs are parsed. Spec paths are
-    absolute."""
-    index = SpecIndex(root, paths)
+    absolute. Pass ``index`` (a :class:`SpecIndex` of the same root) to reuse what it read."""
+    index = index if index is not None else SpecIndex(root, paths)
     return _affected(index, index.norm, changed, overrides)
 
 

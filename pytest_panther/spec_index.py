@@ -249,13 +249,16 @@ class SpecIndex:
         specs: dict[Path, Spec] = {}
         words: set[str] = set()
         for path in sorted(set(targets)):
-            try:
-                document = load_file(path)
-            except YamlError as error:
-                repo.add_error(error)
-                continue
-            if is_spec(document.data):
-                spec = specs[path] = self._specs[path] = Spec(document)
+            spec = self._specs.get(path)
+            if spec is None:
+                try:
+                    document = load_file(path)
+                except YamlError as error:
+                    repo.add_error(error)
+                    continue
+                spec = self._specs[path] = Spec(document) if is_spec(document.data) else None
+            if spec is not None:
+                specs[path] = spec
                 words.update(w for w in [spec.id, *_references(spec.data)] if w)
         if words:
             specs.update((s.path, s) for s in self.where(words) if s.id in words)

@@ -169,15 +169,22 @@ def hook_test(args: argparse.Namespace) -> int:
     changed = [Path(f) for f in args.filenames]
     if args.staged_deletions:
         changed += _staged_deletions(root)
-    specs = affected_spec_files(root, changed, paths)
+    index = SpecIndex(root, paths)
+    specs = affected_spec_files(root, changed, paths, index=index)
     if not specs:
         print("panther-test: no detection affected")
         return 0
     import pytest
 
+    # The plugin loads only these spec files (its panther_paths accepts files): the affected
+    # detections, the specs they name (base detections, correlated rules), every global helper and
+    # data model -- not the whole repository.
+    context = index.repository_for(specs, runtime=True)
+    needed = sorted({spec.path for spec in context.specs} | {Path(e.path) for e in context.errors})
+    load = "\n".join(_relative(p, index.root) for p in needed)
     cwd = Path.cwd()
     argv = [os.path.relpath(p) if p.is_relative_to(cwd) else str(p) for p in sorted(specs)]
-    argv += ["-q", "-p", "no:cacheprovider", f"--rootdir={root}", *args.pytest_arg]
+    argv += ["-q", "-p", "no:cacheprovider", f"--rootdir={root}", "-o", f"panther_paths={load}", *args.pytest_arg]
     sys.stdout.flush()
     code = int(pytest.main(argv))
     return 0 if code == _NO_TESTS else code

@@ -197,7 +197,10 @@ def fake_pytest(monkeypatch: pytest.MonkeyPatch) -> FakePytest:
 
 def test_test_runs_pytest_on_the_affected_specs(repo: Path, fake_pytest: FakePytest, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "test", "global_helpers/aws_helpers.py") == (0, [])
-    assert fake_pytest.calls == [["rules/root_login.yml", "-q", "-p", "no:cacheprovider", f"--rootdir={repo.resolve()}"]]
+    # the plugin is told to load only the affected spec, the specs it names, helpers and data models
+    load = "panther_paths=global_helpers/aws_helpers.yml\nrules/root_login.yml"
+    assert fake_pytest.calls == [
+        ["rules/root_login.yml", "-q", "-p", "no:cacheprovider", f"--rootdir={repo.resolve()}", "-o", load]]
 
 
 def test_test_passes_extra_args_and_exit_codes(repo: Path, fake_pytest: FakePytest, capsys: pytest.CaptureFixture[str]) -> None:
