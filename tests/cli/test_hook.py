@@ -242,3 +242,18 @@ def test_test_runs_the_real_plugin(repo: Path) -> None:
     proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "1 failed, 1 passed" in proc.stdout
+
+
+def test_test_applies_overrides_with_the_partial_load(repo: Path) -> None:
+    """Only the affected specs are loaded: an override of another detection must not get in the
+    way, and the affected detection's override (an added test) still applies."""
+    write(repo, {
+        "overrides/AWS.RootConsole.yml": "Severity: High\n",
+        "overrides/AWS.RootLogin.yml": "Tests:\n  add:\n    - Name: team case\n      ExpectedResult: true\n"
+                                       "      Log: {userIdentity: {type: IAMUser}}\n",
+    })
+    cmd = [sys.executable, "-m", "pytest_panther.cli.main", "hook", "test", "overrides/AWS.RootLogin.yml"]
+    proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "1 failed, 2 passed" in proc.stdout
+    assert "team case" in proc.stdout
