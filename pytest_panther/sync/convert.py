@@ -104,6 +104,27 @@ def _tests(spec: Spec, key: str) -> list[dict[str, Any]]:
     return tests
 
 
+def _reports(spec: Spec) -> dict[str, list[str]] | None:
+    """``Reports`` with every item a string, as the API requires (``{key: [str]}``). YAML reads
+    ``CIS: [3.10]`` as the float 3.1, so a non-string item is taken as written in the file."""
+    reports = spec.data.get("Reports")
+    if not isinstance(reports, dict):
+        return None
+    from_document = reports is spec.document.data.get("Reports")
+    out: dict[str, list[str]] = {}
+    for key, items in reports.items():
+        values = []
+        for index, item in enumerate(items if isinstance(items, list) else [items]):
+            if isinstance(item, str):
+                values.append(item)
+                continue
+            node = spec.document.node_at(("Reports", key, index)) if from_document else None
+            raw = getattr(node, "value", None)
+            values.append(raw if isinstance(raw, str) and isinstance(items, list) else json.dumps(item))
+        out[str(key)] = values
+    return out
+
+
 def _severity(spec: Spec) -> str:
     value = spec.data.get("Severity")
     if not isinstance(value, str) or value.upper() not in _SEVERITIES:
@@ -122,7 +143,7 @@ def _detection_common(spec: Spec) -> dict[str, Any]:
         "runbook": _str(data.get("Runbook")),
         "tags": _strs(data.get("Tags")),
         "outputIDs": _strs(data.get("OutputIds")),
-        "reports": data.get("Reports") if isinstance(data.get("Reports"), dict) else None,
+        "reports": _reports(spec),
         "summaryAttributes": _strs(data.get("SummaryAttributes")),
     }
     for key, field in (("DedupPeriodMinutes", "dedupPeriodMinutes"), ("Threshold", "threshold")):

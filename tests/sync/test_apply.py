@@ -138,3 +138,40 @@ def test_spec_errors_keep_the_ref(make_repo: Any, standin: Any) -> None:
     assert plan.errors == ["rules/bad.yml:2:9: no Filename: the Python body is required (add `Filename: <name>.py`)"]
     assert summary.created == 1 and not summary.ref_moved
     assert read_synced(repo.path, "default") is None
+
+
+def test_every_kind_deploys_and_a_refresh_finds_no_drift(make_repo: Any, standin: Any) -> None:
+    """Bodies of every REST kind pass the stand-in's OpenAPI validation, and what is stored
+    compares equal to what the repository says (no false drift)."""
+    repo = make_repo()
+    seed_repo(repo, 1)
+    repo.write("rules/r0.yml", (repo.path / "rules/r0.yml").read_text() + (
+        "Reports:\n  CIS:\n    - 3.10\n    - '1.1'\n  MITRE ATT&CK:\n    - TA0001:T1078\n"
+        "InlineFilters:\n  All:\n    - KeyPath: eventName\n      Condition: Equals\n      Value: ConsoleLogin\n"
+        "SummaryAttributes: [p_any_ip_addresses]\nThreshold: 5\nDedupPeriodMinutes: 15\n"
+    ))
+    repo.write("policies/p.py", "def policy(resource):\n    return True\n")
+    repo.write("policies/p.yml", "AnalysisType: policy\nPolicyID: Pol.One\nFilename: p.py\nEnabled: true\nSeverity: High\n"
+               "ResourceTypes: [AWS.S3.Bucket]\nSuppressions: ['aws::s3::*']\nTests:\n  - Name: ok\n    ExpectedResult: true\n"
+               "    Resource: {Name: b}\n    Mocks:\n      - objectName: lookup\n        returnValue: 3\n")
+    repo.write("queries/q.yml", "AnalysisType: scheduled_query\nQueryName: Hourly Logins\nEnabled: true\n"
+               "Query: select 1\nSchedule:\n  CronExpression: '0 * * * *'\n  TimeoutMinutes: 2\n")
+    repo.write("queries/s.yml", "AnalysisType: saved_query\nQueryName: Saved One\nQuery: select 2\nDescription: kept\n")
+    repo.write("rules/sched.py", "def rule(event):\n    return True\n")
+    repo.write("rules/sched.yml", "AnalysisType: scheduled_rule\nRuleID: Sched.One\nFilename: sched.py\nEnabled: true\n"
+               "Severity: Info\nScheduledQueries: [Hourly Logins]\n")
+    repo.write("rules/simple.yml", "AnalysisType: rule\nRuleID: Simple.One\nEnabled: true\nSeverity: Medium\n"
+               "LogTypes: [Okta.SystemLog]\nDetection:\n  - Key: eventType\n    Condition: Equals\n    Value: user.session.start\n"
+               "AlertTitle: Login\nGroupBy:\n  - Key: actor\n")
+    repo.commit()
+    _, summary, _ = sync(repo, standin)
+    assert summary.ok and summary.created == 8, summary.failures
+    assert standin.state()["rules"]["Rule.0"]["reports"] == {"CIS": ["3.10", "1.1"], "MITRE ATT&CK": ["TA0001:T1078"]}
+    assert deployed(standin) == desired(repo.path)
+    plan, _, _ = sync(repo, standin, refresh=True)
+    assert plan.changes == [] and plan.unmanaged == []
+    repo.remove("queries/s.yml")
+    repo.commit()
+    plan, summary, _ = sync(repo, standin)
+    assert [c.label for c in plan.changes] == ["queries/Saved One"] and summary.deleted == 1
+    assert deployed(standin) == desired(repo.path)
