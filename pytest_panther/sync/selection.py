@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
-from typing import Any
 
 from pytest_panther.spec.model import Spec
 from pytest_panther.spec.repository import Repository
