@@ -1,13 +1,18 @@
 """``panther-gitops upstream pull``: rebase the fork onto an upstream release.
 
 Steps: fetch tags; ``git rebase --onto <tag> <base tag>`` (the fork's own commits are
-replayed on the new release; sync-contract.md §3.5 "releases only"); conflicts on files the
-fork no longer changes (for example after ``migrate-edits`` restored upstream's YAML) are
-resolved to upstream's side automatically; any other conflict stops with guidance
-(:mod:`pytest_panther.upstream.guidance`). After the rebase the new base release is recorded
-in ``pyproject.toml`` (one commit), deletions and renames of upstream IDs and overrides left
-without a detection are reported, and the tests of the affected detections run. The sync git
-hooks (post-rewrite/post-commit) then deploy the result.
+replayed on the new release, merge commits linearised as ``git rebase`` does;
+sync-contract.md §3.5 "releases only"); conflicts on files the fork no longer changes (for
+example after ``migrate-edits`` restored upstream's YAML) are resolved to upstream's side
+automatically; any other conflict stops with guidance (:mod:`pytest_panther.upstream.guidance`).
+After the rebase, deletions and renames of upstream IDs and overrides left without a detection
+are reported and the tests of the affected detections run; then the new base release is
+recorded in ``pyproject.toml`` in one commit.
+
+Deployment: the rebase runs with git hooks off, so the sync hooks (sync-contract.md §4) see
+only that last commit, and its ``post-commit`` hook runs only when the tests passed and every
+override applies; otherwise the commit is made with hooks off and nothing is deployed until
+the next commit (the sync is state-based: it deploys last-synced..HEAD).
 
 State between a stop and ``pull --continue`` is kept in ``$GIT_DIR/panther-upstream/pull.json``.
 """
@@ -54,6 +59,7 @@ class PullResult:
     tested: list[Path] = field(default_factory=list)
     tests_exit: int | None = None
     orphans: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # override files that do not load
     echo: Callable[[str], None] | None = None  # called with each line as it is added
     printed: int = 0  # how many of ``lines`` went through ``echo``
 
@@ -67,7 +73,7 @@ class PullResult:
     @property
     def exit_code(self) -> int:
         failed = self.tests_exit not in (None, 0, 5)  # 5: pytest collected nothing
-        return 0 if self.ok and not failed and not self.orphans else 1
+        return 0 if self.ok and not failed and not self.orphans and not self.problems else 1
 
 
 def run_pytest(root: Path, files: list[Path]) -> int:
@@ -176,6 +182,8 @@ def _drive(git: Git, config: UpstreamConfig, saved: dict[str, str], runner: Test
             text = conflict_guidance(git, rest, saved["base"], saved["target"], config.overrides)
             return PullResult(ok=False, lines=text.splitlines(), conflicts=rest)
         _step(git)
+    if git.rebase_in_progress():  # pragma: no cover - _MAX_STEPS commits replayed and still going
+        return PullResult(ok=False, lines=["upstream pull stopped: too many rebase steps; see `git status`"])
     return _finish(git, config, saved, auto, runner, echo)
 
 
@@ -205,7 +213,8 @@ def _finish(
     present = find_ids(git, "HEAD", overrides)
     result.orphans = orphan_lines(overrides, set(present), changes, target, git.root)
     result.add(*(f"orphaned override: {o}" for o in result.orphans))
-    result.add(*(f"override problem: {e}" for e in errors))
+    result.problems = [e.format() for e in errors]
+    result.add(*(f"override problem: {e}" for e in result.problems))
     files = affected_spec_files(git, pre_head, "HEAD", [git.root / p for p in present.values()], config.overrides)
     result.tested = files
     if runner is None or not files:
@@ -217,7 +226,7 @@ def _finish(
         result.add(verdict.get(result.tests_exit, f"tests FAILED (pytest exit code {result.tests_exit})"))
     # The rebase ran with git hooks off; this commit is the one the post-commit sync hook sees,
     # so it fires only when the result is fit to deploy (the sync deploys last-synced..HEAD).
-    deploy = result.exit_code == 0 and not errors
+    deploy = result.exit_code == 0
     write_config(git.root, {"base": target})
     git.run("add", "--", "pyproject.toml")
     message = f"Record upstream release {target} as the base release (was {base})"
