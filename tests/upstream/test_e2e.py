@@ -374,14 +374,21 @@ def test_pull_to_v3_deletes_the_removed_rule_from_the_deployment(fork: Path, cap
     assert "Up.GCP.Legacy" not in deployed_rules(standin)
 
 
-@pytest.mark.xfail(reason="the sync's desired state does not apply overrides and pack selection yet "
-                   "(lead: call load_overrides/apply_overrides and packs.deployable_ids there)", strict=False)
-def test_sync_deploys_overridden_values(fork: Path, capsys: pytest.CaptureFixture[str], standin) -> None:
+def test_sync_deploys_overridden_values_and_the_selected_packs(fork: Path, capsys: pytest.CaptureFixture[str], standin) -> None:
     capsys.readouterr()
     assert main(["sync", "apply", "-C", str(fork)]) == 0, capsys.readouterr()
     rules = deployed_rules(standin)
     assert rules["Up.AWS.RootLogin"]["severity"] == "CRITICAL"
+    assert rules["Up.AWS.RootLogin"]["outputIDs"] == ["pagerduty-acme"]
     assert rules["Up.Okta.AdminRoleAssigned"]["enabled"] is False
+    assert rules["Up.Okta.AdminRoleAssigned"]["tags"] == ["Identity", "ACME.Tuned"]
+    # Deploy the Okta pack only: the AWS and GCP rules go, our own detection stays.
+    from pytest_panther.upstream.config import write_config
+
+    write_config(fork, {"packs": ["Up.Okta"]})
+    git(fork, "commit", "-q", "-am", "Deploy the Okta pack only")
+    assert main(["sync", "apply", "-C", str(fork)]) == 0, capsys.readouterr()
+    assert sorted(deployed_rules(standin)) == ["Acme.Own.Heartbeat", "Up.Okta.AdminRoleAssigned", "Up.Okta.BruteForce"]
 
 
 def test_status_json_in_a_fresh_clone_adds_the_remote(fork: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
