@@ -83,7 +83,10 @@ def _upstream(destination: Path, url: str) -> int:
         [sys.executable, "-m", "pytest_panther.cli.main", *command[1:]], cwd=destination, check=False
     )
     if result.returncode != 0:
-        print(f"error: upstream set-up failed (exit {result.returncode}); fix it and rerun: {' '.join(command)}", file=sys.stderr)
+        print(
+            f"error: upstream set-up failed (exit {result.returncode}); fix it and rerun: {' '.join(command)}",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

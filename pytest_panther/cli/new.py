@@ -65,7 +65,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="resource type the policy checks (repeat for several); policy only")
     parser.add_argument("--member", action="append", default=[], metavar="RULE_ID",
                         help="a rule whose alerts the correlation rule joins, in order (at least two)")
-    parser.add_argument("--severity", type=_severity, default="Medium", help="Info, Low, Medium (default), High, Critical")
+    parser.add_argument("--severity", type=_severity, default="Medium",
+                        help="Info, Low, Medium (default), High, Critical")
     parser.add_argument("--dir", metavar="DIR", help="folder for the spec and code (default: by kind, e.g. rules/)")
     parser.set_defaults(func=run)
 

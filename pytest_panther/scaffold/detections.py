@@ -139,8 +139,10 @@ def _scheduled_spec(request: NewDetection, stem: str, query: str) -> dict[str, A
     spec["Runbook"] = "TODO: the first steps of whoever receives this alert."
     spec["Tags"] = ["TODO"]
     spec["Tests"] = [
-        {"Name": "Many calls by one actor alert", "ExpectedResult": True, "Log": {"actor": _ACTORS[0], "event_count": 250}},
-        {"Name": "A few calls do not alert", "ExpectedResult": False, "Log": {"actor": _ACTORS[1], "event_count": 3}},
+        {"Name": "Many calls by one actor alert", "ExpectedResult": True,
+         "Log": {"actor": _ACTORS[0], "event_count": 250}},
+        {"Name": "A few calls do not alert", "ExpectedResult": False,
+         "Log": {"actor": _ACTORS[1], "event_count": 3}},
     ]
     return spec
 
@@ -236,7 +238,8 @@ def render(request: NewDetection, folder: str, query_folder: str = "queries") ->
         query = f"{names.id} Query"
         log_type = request.log_types[0]
         _, actor_path = templates.event_fields(log_type)
-        actor_sql = actor_path[0] if len(actor_path) == 1 else actor_path[0] + ":" + ":".join(actor_path[1:]) + "::varchar"
+        # Snowflake reads nested JSON fields as column:path::type.
+        actor_sql = actor_path[0] if len(actor_path) == 1 else f"{actor_path[0]}:{':'.join(actor_path[1:])}::varchar"
         files[yml] = header + dump(_scheduled_spec(request, stem, query))
         files[f"{folder}/{stem}.py"] = templates.SCHEDULED_RULE_PY.substitute(
             display=names.display, id=names.id, query=query, yml_name=f"{stem}.yml",
@@ -275,7 +278,8 @@ def write(root: Path, files: dict[str, str], existing_ids: dict[str, Path], dete
         used by a spec (``existing_ids`` maps IDs to their spec files).
     """
     if detection_id in existing_ids:
-        raise ScaffoldError(f"the ID {detection_id} is already used by {_shown(existing_ids[detection_id], root)}; choose another NAME")
+        used_by = _shown(existing_ids[detection_id], root)
+        raise ScaffoldError(f"the ID {detection_id} is already used by {used_by}; choose another NAME")
     targets = [root / rel for rel in files]
     taken = [t for t in targets if t.exists() or t.is_symlink()]
     if taken:
