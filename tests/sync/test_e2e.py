@@ -235,16 +235,21 @@ def test_timeout_is_retried(scenario: Scenario, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("PANTHER_SYNC_TIMEOUT", "0.5")
     _upstream_change(scenario)
     scenario.server.inject(method="PUT", path_regex="^/rules/", delay_ms=1500, times=1)
+    mark = scenario.mark()
     proc = scenario.run("pull", "-q")
     assert "0 failed" in proc.stderr
     time.sleep(1.2)  # let the slow first request finish on the server (it is an idempotent PUT)
+    # The client gave up on the first (it still completes on the server) and sent it again.
+    assert scenario.writes(mark) == ["PUT /rules/B.Rule 200", "PUT /rules/B.Rule 200"]
     scenario.check()
 
 
 def test_dropped_connection_is_retried(scenario: Scenario) -> None:
     _upstream_change(scenario)
     scenario.server.inject(method="PUT", path_regex="^/rules/", drop_connection=True, times=1)
+    mark = scenario.mark()
     proc = scenario.run("pull", "-q")
+    assert scenario.writes(mark) == ["PUT /rules/B.Rule None", "PUT /rules/B.Rule 200"]
     assert "0 failed" in proc.stderr
     scenario.check()
 
