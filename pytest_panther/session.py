@@ -88,10 +88,15 @@ class PantherSession:
             problems.setdefault(Path(error.path), []).append(error)
         return problems
 
+    @cached_property
+    def _known_files(self) -> frozenset[str]:
+        repo = self.repo
+        return frozenset(str(p) for p in (*repo.by_path, *repo.errors_by_path, *self.problems))
+
     def spec_file_known(self, path: Path) -> bool:
         """True when ``path`` is a spec (or a broken YAML file) under the panther paths."""
-        path = path.resolve()
-        return path in self.repo.by_path or path in self.repo.errors_by_path or path in self.problems
+        known = self._known_files
+        return str(path) in known or (str(path.resolve()) in known)
 
     @cached_property
     def data_models(self) -> DataModels:

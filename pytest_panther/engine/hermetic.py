@@ -18,9 +18,7 @@ import sys
 from collections.abc import Iterator
 from collections.abc import Mapping
 from contextlib import contextmanager
-from contextlib import ExitStack
 from typing import Any
-from unittest import mock
 
 __all__ = ["NetworkAccessError", "SecretAccessDenied", "SECRET_PREFIX", "hermetic"]
 
@@ -83,17 +81,37 @@ def _secrets_api(secrets: Mapping[str, str]) -> Any:
     return _make_api_call
 
 
+_INHERITED = object()
+
+_NETWORK_PATCHES: tuple[tuple[Any, str, Any], ...] = (
+    (socket.socket, "connect", _blocked_connect),
+    (socket.socket, "connect_ex", _blocked_connect),
+    (socket, "getaddrinfo", _blocked_getaddrinfo),
+    (socket, "create_connection", _blocked_create_connection),
+)
+
+
 @contextmanager
 def hermetic(secrets: Mapping[str, str], *, allow_network: bool = False) -> Iterator[None]:
-    """Within the block: no sockets connect, no DNS, secrets served from ``secrets``."""
-    with ExitStack() as stack:
-        if not allow_network:
-            stack.enter_context(mock.patch.object(socket.socket, "connect", _blocked_connect))
-            stack.enter_context(mock.patch.object(socket.socket, "connect_ex", _blocked_connect))
-            stack.enter_context(mock.patch.object(socket, "getaddrinfo", _blocked_getaddrinfo))
-            stack.enter_context(mock.patch.object(socket, "create_connection", _blocked_create_connection))
-        if "botocore.client" in sys.modules:
-            stack.enter_context(
-                mock.patch.object(sys.modules["botocore.client"].BaseClient, "_make_api_call", _secrets_api(secrets))
-            )
+    """Within the block: no sockets connect, no DNS, secrets served from ``secrets``.
+
+    Runs around every detection test case, so it sets the few attributes directly rather than
+    through ``unittest.mock`` (a tenth of the cost), and restores them on the way out.
+    """
+    patches: list[tuple[Any, str, Any]] = [] if allow_network else list(_NETWORK_PATCHES)
+    botocore_client = sys.modules.get("botocore.client")
+    if botocore_client is not None:
+        patches.append((botocore_client.BaseClient, "_make_api_call", _secrets_api(secrets)))
+    # An attribute inherited from a base class (socket.socket.connect comes from _socket.socket)
+    # is removed again on the way out rather than copied onto the subclass.
+    saved = [(owner, name, owner.__dict__.get(name, _INHERITED)) for owner, name, _ in patches]
+    for owner, name, replacement in patches:
+        setattr(owner, name, replacement)
+    try:
         yield
+    finally:
+        for owner, name, original in saved:
+            if original is _INHERITED:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)

@@ -12,7 +12,6 @@ is PAT's.
 """
 from __future__ import annotations
 
-from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -101,13 +100,14 @@ def judge(
             else:
                 functions.destinationsFunction.matched = False
     lines: list[FunctionLine] = []
-    for attr, value in asdict(functions).items():
-        if not value:
+    for attr in ("detectionFunction", *_FUNCTION_NAMES):  # PAT's printing order
+        value: FunctionTestResult | None = getattr(functions, attr)
+        if value is None:
             continue
         fname = matcher_name if attr == "detectionFunction" else _FUNCTION_NAMES[attr]
-        error = (value.get("error") or {}).get("message")
-        failed = bool(error) or not value.get("matched", True)
-        lines.append(FunctionLine(fname, value.get("output"), error, failed))
+        error = value.error.message if value.error is not None else None
+        failed = bool(error) or value.matched is False
+        lines.append(FunctionLine(fname, value.output, error, failed))
     exceptions = {
         fname: exc
         for fname, exc in (
