@@ -127,6 +127,13 @@ class Override:
     def position(self, keys: tuple[str | int, ...] = ()) -> tuple[int, int]:
         return self.document.position(keys) if keys else (1, 1)
 
+    def added_tests(self) -> list[tuple[str, int]]:
+        """``(Name, 1-based line in the override file)`` of each test case it adds, so that a
+        failing added test can point at the override rather than at the spec."""
+        tests = self.fields.get("Tests")
+        cases = tests.get("add", []) if isinstance(tests, dict) else []
+        return [(case["Name"], self.position(("Tests", "add", i))[0]) for i, case in enumerate(cases)]
+
 
 def load_overrides(root: Path, folder: str = "overrides") -> tuple[dict[str, Override], list[YamlError]]:
     """Every override file under ``root/folder`` (``*.yml``/``*.yaml``, recursive, sorted;

@@ -93,6 +93,8 @@ Tests:
     spec = repo.by_id()["Acme.Login.Brute"]
     assert spec.data["Tags"] == ["Identity", "ACME.Reviewed"]
     assert [t.name for t in spec.tests()] == ["office login"]
+    overrides, _ = load_overrides(repo_root)
+    assert overrides["Acme.Login.Brute"].added_tests() == [("office login", 8)]
 
 
 def test_tests_are_appended_after_the_detections_own(repo_root: Path) -> None:
