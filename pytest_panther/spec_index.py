@@ -283,6 +283,11 @@ class SpecIndex:
                 result.update(spec.path for spec in self.specs_for_python(path))
         return result
 
+    def runtime_files(self) -> list[Path]:
+        """Spec files that look like global helpers or data models (text test only, no parsing):
+        what running any detection's tests needs loaded besides the detection."""
+        return [p for p in self.files if _GLOBAL.search(self.text(p)) or _DATAMODEL.search(self.text(p))]
+
     def globals(self) -> list[Spec]:
         return [s for s in self.where(_GLOBAL) if s.kind == "global"]
 

@@ -179,8 +179,8 @@ def hook_test(args: argparse.Namespace) -> int:
     # The plugin loads only these spec files (its panther_paths accepts files): the affected
     # detections, the specs they name (base detections, correlated rules), every global helper and
     # data model -- not the whole repository.
-    context = index.repository_for(specs, runtime=True)
-    needed = sorted({spec.path for spec in context.specs} | {Path(e.path) for e in context.errors})
+    context = index.repository_for(specs)
+    needed = sorted({s.path for s in context.specs} | {Path(e.path) for e in context.errors} | set(index.runtime_files()))
     load = "\n".join(_relative(p, index.root) for p in needed)
     cwd = Path.cwd()
     argv = [os.path.relpath(p) if p.is_relative_to(cwd) else str(p) for p in sorted(specs)]
