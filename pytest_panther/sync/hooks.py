@@ -72,6 +72,31 @@ def sync_lock(repo: Path, timeout: float = 300.0) -> Iterator[None]:
         os.close(fd)
 
 
+class _Quiet:
+    """What a hook shows of a sync: everything when it is small, else only the plan's first
+    line and totals, notes, errors and failed calls (a first sync can be 1,000 lines)."""
+
+    LIMIT = 20
+
+    def __init__(self, err: TextIO) -> None:
+        self.err = err
+        self.small: bool | None = None
+
+    def write(self, text: str) -> int:
+        lines = text.splitlines(keepends=True)
+        for line in lines:  # the plan's totals come last; decide before showing its lines
+            if line.startswith("plan: "):
+                counts = [int(word) for word in line.replace(",", " ").split() if word.isdigit()]
+                self.small = sum(counts[:3]) <= self.LIMIT
+        for line in lines:
+            if self.small or line.startswith(("target ", "plan: ", "note: ", "error: ", "failed")):
+                self.err.write(line if line.endswith("\n") else line + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self.err.flush()
+
+
 def skip_reason(repo: Path, stage: str, args: Sequence[str], env: Mapping[str, str]) -> str | None:
     """Why this hook run must not sync, or None when it may (before looking at targets)."""
     if rebase_in_progress(repo):
@@ -152,7 +177,8 @@ def _run(repo: Path, stage: str, args: list[str], target_name: str | None, env: 
                 err.write(f"{PREFIX} {exc}; nothing synced\n")
                 continue
             try:
-                plan, summary = sync_target(repo, target, out=err, progress=err, tty=False, env=env)
+                quiet = _Quiet(err)
+                plan, summary = sync_target(repo, target, out=quiet, progress=quiet, tty=False, env=env)
             except ApiError as exc:
                 err.write(f"{PREFIX} target {target.name}: sync FAILED while planning: {describe_error(exc)}\n")
                 continue

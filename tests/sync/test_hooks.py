@@ -150,3 +150,24 @@ def test_cli_apply_against_the_standin(repo: Any, standin: Any, capsys: pytest.C
     assert main(["sync", "plan", "--refresh"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("panther-gitops sync: GET /globals: 401 ") and "the token was refused" in err
+
+
+def test_a_large_first_sync_shows_totals_not_every_line() -> None:
+    from pytest_panther.sync.hooks import _Quiet
+
+    err = io.StringIO()
+    quiet = _Quiet(err)
+    creates = "".join(f"  + create rules/R.{i}  (new)\n" for i in range(30))
+    quiet.write(f"target default (http://h): a..b (incremental)\n{creates}plan: 30 to create, 0 to update, 0 to delete, 2 unchanged\n")
+    quiet.write("created rules/R.0\n")
+    quiet.write("failed: PUT /rules/R.1: 400 bad rules/R.1\n")
+    assert err.getvalue() == (
+        "target default (http://h): a..b (incremental)\n"
+        "plan: 30 to create, 0 to update, 0 to delete, 2 unchanged\n"
+        "failed: PUT /rules/R.1: 400 bad rules/R.1\n"
+    )
+    small = io.StringIO()
+    quiet = _Quiet(small)
+    quiet.write("target t\n  + create rules/A  (new)\nplan: 1 to create, 0 to update, 0 to delete, 0 unchanged\n")
+    quiet.write("created rules/A\n")
+    assert small.getvalue().splitlines() == ["target t", "  + create rules/A  (new)", "plan: 1 to create, 0 to update, 0 to delete, 0 unchanged", "created rules/A"]
