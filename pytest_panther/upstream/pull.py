@@ -159,8 +159,26 @@ def _resolve_to_upstream(git: Git, path: str) -> None:
         git.run("rm", "--quiet", "--", path)
 
 
+def _replayed_by_rerere(git: Git, paths: list[str]) -> list[str]:
+    """Conflicted ``paths`` that ``git rerere`` resolved from a recorded resolution (enabled by
+    ``upstream init``): not listed by ``git rerere remaining`` and free of conflict markers."""
+    if not paths or git.run("config", "--bool", "rerere.enabled", check=False).stdout.strip() != "true":
+        return []
+    remaining = set(git.out("rerere", "remaining").splitlines())
+    replayed = []
+    for path in paths:
+        file = git.root / path
+        if path in remaining or not file.is_file():
+            continue
+        text = file.read_text(encoding="utf-8", errors="replace")
+        if not any(line.startswith(("<<<<<<< ", ">>>>>>> ")) for line in text.splitlines()):
+            replayed.append(path)
+    return replayed
+
+
 def _drive(git: Git, config: UpstreamConfig, saved: dict[str, str], runner: TestRunner | None, echo: Callable[[str], None] | None) -> PullResult:
     auto: list[str] = []
+    rerere: list[str] = []
     for _ in range(_MAX_STEPS):
         if not git.rebase_in_progress():
             break
@@ -178,13 +196,18 @@ def _drive(git: Git, config: UpstreamConfig, saved: dict[str, str], runner: Test
             _resolve_to_upstream(git, path)
         auto += [p for p in free if p not in auto]
         rest = [p for p in unmerged if p not in free]
+        replayed = _replayed_by_rerere(git, rest)
+        for path in replayed:
+            git.run("add", "--", path)
+        rerere += [p for p in replayed if p not in rerere]
+        rest = [p for p in rest if p not in replayed]
         if rest:
             text = conflict_guidance(git, rest, saved["base"], saved["target"], config.overrides)
             return PullResult(ok=False, lines=text.splitlines(), conflicts=rest)
         _step(git)
     if git.rebase_in_progress():  # pragma: no cover - _MAX_STEPS commits replayed and still going
         return PullResult(ok=False, lines=["upstream pull stopped: too many rebase steps; see `git status`"])
-    return _finish(git, config, saved, auto, runner, echo)
+    return _finish(git, config, saved, auto, rerere, runner, echo)
 
 
 def _sync_note(spec: Spec, ident: str, new_id: str | None = None) -> str:
@@ -195,14 +218,15 @@ def _sync_note(spec: Spec, ident: str, new_id: str | None = None) -> str:
 
 
 def _finish(
-    git: Git, config: UpstreamConfig, saved: dict[str, str], auto: list[str], runner: TestRunner | None,
-    echo: Callable[[str], None] | None,
+    git: Git, config: UpstreamConfig, saved: dict[str, str], auto: list[str], rerere: list[str],
+    runner: TestRunner | None, echo: Callable[[str], None] | None,
 ) -> PullResult:
     base, target, pre_head = saved["base"], saved["target"], saved["pre_head"]
     result = PullResult(ok=True, echo=echo)
     count = git.out("rev-list", "--count", f"{target}..HEAD")
     result.add(f"rebased {count} fork commit(s) from {base} onto {target}")
     result.add(*(f"auto-resolved {p}: no fork changes left in it, took upstream's version" for p in auto))
+    result.add(*(f"auto-resolved {p}: git rerere replayed your earlier resolution (check it)" for p in rerere))
     changes = id_changes(git, base, target)
     for ident, path in sorted(changes.removed.items()):
         result.add(f"upstream {target} removed {ident} ({path}); {_sync_note(changes.specs[ident], ident)}")

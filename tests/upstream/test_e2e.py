@@ -461,3 +461,20 @@ def test_guidance_for_python_and_deleted_files(fork: Path, capsys: pytest.Captur
     assert code == 0, out
     assert out.splitlines()[0] == "rebased 4 fork commit(s) from v1.0.0 onto v2.0.0"  # the emptied commit is dropped
     assert not (fork / "rules/gcp/legacy.yml").exists()
+
+
+def test_rerere_replays_a_resolution_when_the_pull_is_redone(fork: Path, capsys: pytest.CaptureFixture[str], ran: list[list[str]]) -> None:
+    before = git(fork, "rev-parse", "HEAD").strip()
+    assert upstream(fork, capsys, "pull")[0] == 1
+    write(fork, {"rules/okta/brute_force.yml": brute_force(10, V3_DESCRIPTION)})
+    git(fork, "add", "rules/okta/brute_force.yml")
+    assert upstream(fork, capsys, "pull", "--continue")[1].startswith("rebased 4 fork commit(s)")
+    resolved = (fork / "rules/okta/brute_force.yml").read_text()
+    # Throw the pull away and do it again: the same conflict is resolved from rerere's record.
+    git(fork, "reset", "-q", "--hard", before)
+    code, out = upstream(fork, capsys, "pull")
+    assert out.splitlines()[:2] == [
+        "rebased 4 fork commit(s) from v1.0.0 onto v3.0.0",
+        "auto-resolved rules/okta/brute_force.yml: git rerere replayed your earlier resolution (check it)",
+    ]
+    assert (fork / "rules/okta/brute_force.yml").read_text() == resolved
