@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     skipped = len(placed) - created
     if created_repo:
         print("  git init (branch main)")
+    _merge_hints([p.path for p in placed if p.status == "skipped"])
     status = 0
     if args.upstream:
         status = _upstream(destination, args.upstream)
@@ -89,6 +90,22 @@ def _upstream(destination: Path, url: str) -> int:
         )
         return 1
     return 0
+
+
+#: Files an existing repository often has already, and what to take over from the template's copy.
+_MERGE_HINTS: dict[str, str] = {
+    "pyproject.toml": "add pytest-panther and pre-commit to its dependencies",
+    ".pre-commit-config.yaml": "add the panther-* hooks and default_install_hook_types",
+    ".gitignore": "ignore .venv/, __pycache__/ and reports/",
+}
+
+
+def _merge_hints(skipped: list[str]) -> None:
+    from pytest_panther.scaffold.layout import skeleton_root
+
+    for rel in skipped:
+        if rel in _MERGE_HINTS:
+            print(f"  note: your {rel} was kept; {_MERGE_HINTS[rel]} (see {skeleton_root() / rel})")
 
 
 def _next_steps(destination: Path) -> None:

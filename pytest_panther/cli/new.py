@@ -2,8 +2,9 @@
 
 KIND is ``rule``, ``policy``, ``scheduled-rule``, ``correlation-rule`` or ``simple`` (a YAML-only
 simple detection). The ID is derived from NAME (:func:`pytest_panther.scaffold.naming.derive_names`);
-files go to the kind's folder under the current directory unless ``--dir`` names another. Nothing
-is overwritten, and an ID used by another spec is refused.
+files go to the kind's folder under the repository root (the nearest folder up from the current
+one holding ``pyproject.toml`` or ``.git``, else the current folder) unless ``--dir`` (relative to
+that root) names another. Nothing is overwritten, and an ID used by another spec is refused.
 
 Exit codes: 0 written, 1 a file or the ID exists already, 2 usage (bad NAME, log type, missing
 option).
@@ -67,7 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="a rule whose alerts the correlation rule joins, in order (at least two)")
     parser.add_argument("--severity", type=_severity, default="Medium",
                         help="Info, Low, Medium (default), High, Critical")
-    parser.add_argument("--dir", metavar="DIR", help="folder for the spec and code (default: by kind, e.g. rules/)")
+    parser.add_argument("--dir", metavar="DIR",
+                        help="folder for the spec and code, relative to the repository root (default: by kind, e.g. rules/)")
     parser.set_defaults(func=run)
 
 
@@ -92,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         return _usage("a correlation rule has no log types: name the rules it joins with --member")
     if kind != "correlation-rule" and args.member:
         return _usage("--member is for correlation rules")
-    root = Path.cwd()
+    root = repository_root(Path.cwd())
     request = NewDetection(kind=kind, names=names, severity=args.severity, log_types=log_types,
                            resource_types=resource_types, members=list(args.member))
     folder = args.dir or DEFAULT_FOLDERS[kind]
@@ -112,6 +114,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"  created  {_relative(path, root)}")
     print(f"Next: edit the TODOs, then run its tests: pytest -k {names.id}")
     return 0
+
+
+def repository_root(start: Path) -> Path:
+    """The nearest folder from ``start`` upwards holding ``pyproject.toml`` or ``.git``; else ``start``."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / "pyproject.toml").is_file() or (folder / ".git").exists():
+            return folder
+    return start
 
 
 def _relative(path: Path, root: Path) -> str:

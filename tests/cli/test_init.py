@@ -152,3 +152,20 @@ def test_init_upstream_failure_is_reported(tmp_path: Path, capsys: pytest.Captur
     assert err.endswith(
         f"error: upstream set-up failed (exit 1); fix it and rerun: panther-gitops upstream init --url {missing} --no-commit\n"
     )
+
+
+def test_init_notes_what_to_merge_into_kept_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "ours"\n')
+    (tmp_path / ".pre-commit-config.yaml").write_text("repos: []\n")
+    assert main(["init", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    root = skeleton_root()
+    assert (
+        "  note: your .pre-commit-config.yaml was kept; add the panther-* hooks and default_install_hook_types "
+        f"(see {root / '.pre-commit-config.yaml'})\n"
+    ) in out
+    assert (
+        "  note: your pyproject.toml was kept; add pytest-panther and pre-commit to its dependencies "
+        f"(see {root / 'pyproject.toml'})\n"
+    ) in out
+    assert (tmp_path / "pyproject.toml").read_text() == '[project]\nname = "ours"\n'

@@ -189,3 +189,13 @@ def test_bad_severity_is_a_usage_error(repo: Path, capsys: pytest.CaptureFixture
         main(["new", "rule", "Ok", "--log-type", "AWS.CloudTrail", "--severity", "urgent"])
     assert exc.value.code == 2
     assert "invalid severity 'urgent' (choose from Info, Low, Medium, High, Critical)" in capsys.readouterr().err
+
+
+def test_new_from_a_subfolder_writes_under_the_repository_root(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "rules" / "aws").mkdir()
+    monkeypatch.chdir(repo / "rules" / "aws")
+    assert main(["new", "rule", "FromBelow", "--log-type", "AWS.CloudTrail"]) == 0
+    assert "  created  rules/custom_from_below.yml\n" in capsys.readouterr().out
+    assert (repo / "rules" / "custom_from_below.yml").is_file()
