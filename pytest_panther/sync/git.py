@@ -67,9 +67,7 @@ def git_dir(repo: Path) -> Path:
 
 def common_git_dir(repo: Path) -> Path:
     """The git directory shared by all worktrees (refs and the sync lock live here)."""
-    out = git(repo, "rev-parse", "--git-common-dir")
-    path = Path(out)
-    return path if path.is_absolute() else (Path(repo) / path).resolve()
+    return Path(git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir"))
 
 
 def current_branch(repo: Path) -> str | None:
