@@ -5,6 +5,8 @@ The corpus's files are copied into a scratch git repository in a temp dir (one c
 target ``default``'s synced ref is set to HEAD, and then, N times each (median printed):
 
 * ``cli``       — the whole command in a subprocess (Python start-up included);
+* ``sync parser only`` — the same in a subprocess that builds only the ``sync`` sub-parser
+  (``cli/main.py`` imports every command module, whose imports cost several tenths of a second);
 * ``in-process``— :func:`pytest_panther.sync.plan.make_plan` alone;
 * ``docs-only`` — in process, after one more commit that touches only a README, so the synced
   commit differs from HEAD but no spec does (the usual state after an upstream pull).
@@ -29,6 +31,17 @@ from pytest_panther.sync.desired import snapshot
 from pytest_panther.sync.plan import make_plan
 from pytest_panther.sync.state import write_synced
 from pytest_panther.sync.targets import Target
+
+# The same command with only the sync sub-parser built: what `panther-gitops sync plan` costs
+# when cli/main.py imports just the chosen command's module.
+_ONLY_SYNC = """
+import argparse, sys
+from pytest_panther.cli import sync
+parser = argparse.ArgumentParser()
+sync.register(parser.add_subparsers())
+args = parser.parse_args(["sync", "plan", "-C", sys.argv[1]])
+raise SystemExit(args.func(args))
+"""
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid",
@@ -77,10 +90,17 @@ def main() -> int:
             proc = subprocess.run(cli, capture_output=True, text=True, env=env)
             assert proc.returncode == 0 and "plan: 0 to create, 0 to update, 0 to delete" in proc.stdout, proc.stdout + proc.stderr
 
+        only_sync = [sys.executable, "-c", _ONLY_SYNC, str(repo)]
+
+        def run_only_sync() -> None:
+            proc = subprocess.run(only_sync, capture_output=True, text=True, env=env)
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+
         plan = make_plan(repo, target)
         assert not plan.changes, plan.render()
         units = len(snapshot(repo, head).units)
         cli_times = timed(run_cli, args.runs)
+        only_sync_times = timed(run_only_sync, args.runs)
         inproc_times = timed(lambda: make_plan(repo, target), args.runs)
         (repo / "README.md").write_text("docs only\n")
         git(repo, "commit", "-q", "-am", "docs")
@@ -90,6 +110,7 @@ def main() -> int:
         full = time.perf_counter() - started
     print(f"specs: {units}, deployable items: {len(state.items)}, unchanged per plan: {plan.unchanged}")
     print(f"sync plan (cli, nothing changed):   median {statistics.median(cli_times):.3f} s over {args.runs} runs")
+    print(f"sync plan (subprocess, sync parser only): median {statistics.median(only_sync_times):.3f} s")
     print(f"make_plan (in-process):             median {statistics.median(inproc_times):.3f} s")
     print(f"make_plan (docs-only commit ahead): median {statistics.median(docs_times):.3f} s")
     print(f"full parse of every spec (cold):    {full:.3f} s")
