@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
@@ -29,6 +30,7 @@ from pathlib import Path
 from pytest_panther.spec.model import Spec
 from pytest_panther.sync.convert import resource_of
 from pytest_panther.upstream.affected import affected_spec_files
+from pytest_panther.upstream.config import TABLE
 from pytest_panther.upstream.config import UpstreamConfig
 from pytest_panther.upstream.config import write_config
 from pytest_panther.upstream.git import Git
@@ -159,6 +161,35 @@ def _resolve_to_upstream(git: Git, path: str) -> None:
         git.run("rm", "--quiet", "--", path)
 
 
+def _without_table(text: str | None) -> str:
+    """``text`` without the ``[tool.pytest-panther.upstream]`` table."""
+    out, inside = [], False
+    for line in (text or "").splitlines():
+        if line.strip().startswith("["):
+            inside = line.strip() == TABLE
+        if not inside:
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def _resolve_pyproject(git: Git) -> bool:
+    """Resolve a ``pyproject.toml`` conflict when the fork commit being replayed changed only
+    the upstream table (``init`` and base-release commits): upstream's file plus that table.
+    Upstream panther-analysis has its own ``pyproject.toml``, so this conflict is common."""
+    before, after = git.blob("REBASE_HEAD^", "pyproject.toml"), git.blob("REBASE_HEAD", "pyproject.toml")
+    if after is None or _without_table(before) != _without_table(after):
+        return False
+    try:
+        table = tomllib.loads(after).get("tool", {}).get("pytest-panther", {}).get("upstream", {})
+    except tomllib.TOMLDecodeError:
+        return False
+    _resolve_to_upstream(git, "pyproject.toml")
+    if table:
+        write_config(git.root, table)
+    git.run("add", "--", "pyproject.toml")
+    return True
+
+
 def _replayed_by_rerere(git: Git, paths: list[str]) -> list[str]:
     """Conflicted ``paths`` that ``git rerere`` resolved from a recorded resolution (enabled by
     ``upstream init``): not listed by ``git rerere remaining`` and free of conflict markers."""
@@ -177,8 +208,12 @@ def _replayed_by_rerere(git: Git, paths: list[str]) -> list[str]:
 
 
 def _drive(git: Git, config: UpstreamConfig, saved: dict[str, str], runner: TestRunner | None, echo: Callable[[str], None] | None) -> PullResult:
-    auto: list[str] = []
-    rerere: list[str] = []
+    notes: list[str] = []  # one line per automatic resolution
+
+    def note(line: str) -> None:
+        if line not in notes:
+            notes.append(line)
+
     for _ in range(_MAX_STEPS):
         if not git.rebase_in_progress():
             break
@@ -189,25 +224,28 @@ def _drive(git: Git, config: UpstreamConfig, saved: dict[str, str], runner: Test
             if git.rebase_in_progress() and not git.unmerged() and git.rev("REBASE_HEAD") == before:
                 return PullResult(ok=False, lines=["upstream pull stopped: git rebase could not continue; see `git status`"])
             continue
-        # The fork's final version equals the base release's: no customisation left in this
-        # file (e.g. migrate-edits restored it), so upstream's side is the right result.
-        free = [p for p in unmerged if git.blob_id(saved["pre_head"], p) == git.blob_id(saved["base"], p)]
-        for path in free:
-            _resolve_to_upstream(git, path)
-        auto += [p for p in free if p not in auto]
-        rest = [p for p in unmerged if p not in free]
-        replayed = _replayed_by_rerere(git, rest)
-        for path in replayed:
+        rest = []
+        for path in unmerged:
+            if git.blob_id(saved["pre_head"], path) == git.blob_id(saved["base"], path):
+                # The fork's final version equals the base release's: no customisation left in
+                # this file (e.g. migrate-edits restored it), so upstream's side is right.
+                _resolve_to_upstream(git, path)
+                note(f"auto-resolved {path}: no fork changes left in it, took upstream's version")
+            elif path == "pyproject.toml" and _resolve_pyproject(git):
+                note(f"auto-resolved {path}: upstream's file with your {TABLE} table")
+            else:
+                rest.append(path)
+        for path in _replayed_by_rerere(git, rest):
             git.run("add", "--", path)
-        rerere += [p for p in replayed if p not in rerere]
-        rest = [p for p in rest if p not in replayed]
+            note(f"auto-resolved {path}: git rerere replayed your earlier resolution (check it)")
+            rest.remove(path)
         if rest:
             text = conflict_guidance(git, rest, saved["base"], saved["target"], config.overrides)
             return PullResult(ok=False, lines=text.splitlines(), conflicts=rest)
         _step(git)
     if git.rebase_in_progress():  # pragma: no cover - _MAX_STEPS commits replayed and still going
         return PullResult(ok=False, lines=["upstream pull stopped: too many rebase steps; see `git status`"])
-    return _finish(git, config, saved, auto, rerere, runner, echo)
+    return _finish(git, config, saved, notes, runner, echo)
 
 
 def _sync_note(spec: Spec, ident: str, new_id: str | None = None) -> str:
@@ -218,15 +256,14 @@ def _sync_note(spec: Spec, ident: str, new_id: str | None = None) -> str:
 
 
 def _finish(
-    git: Git, config: UpstreamConfig, saved: dict[str, str], auto: list[str], rerere: list[str],
+    git: Git, config: UpstreamConfig, saved: dict[str, str], notes: list[str],
     runner: TestRunner | None, echo: Callable[[str], None] | None,
 ) -> PullResult:
     base, target, pre_head = saved["base"], saved["target"], saved["pre_head"]
     result = PullResult(ok=True, echo=echo)
     count = git.out("rev-list", "--count", f"{target}..HEAD")
     result.add(f"rebased {count} fork commit(s) from {base} onto {target}")
-    result.add(*(f"auto-resolved {p}: no fork changes left in it, took upstream's version" for p in auto))
-    result.add(*(f"auto-resolved {p}: git rerere replayed your earlier resolution (check it)" for p in rerere))
+    result.add(*notes)
     changes = id_changes(git, base, target)
     for ident, path in sorted(changes.removed.items()):
         result.add(f"upstream {target} removed {ident} ({path}); {_sync_note(changes.specs[ident], ident)}")

@@ -478,3 +478,22 @@ def test_rerere_replays_a_resolution_when_the_pull_is_redone(fork: Path, capsys:
         "auto-resolved rules/okta/brute_force.yml: git rerere replayed your earlier resolution (check it)",
     ]
     assert (fork / "rules/okta/brute_force.yml").read_text() == resolved
+
+
+def test_pyproject_conflict_keeps_upstreams_file_and_our_table(make_repo: Callable[[str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], ran: list[list[str]]) -> None:
+    """panther-analysis has its own pyproject.toml; upstream appending to it must not stop a pull."""
+    from upstream_repos import V1
+    from upstream_repos import release
+
+    up = make_repo("upstream")
+    release(up, "v1.0.0", {**V1, "pyproject.toml": "[tool.black]\nline-length = 100\n"})
+    fork = tmp_path / "fork"
+    make_fork(up, fork)
+    release(up, "v2.0.0", {"pyproject.toml": "[tool.black]\nline-length = 100\n\n[tool.isort]\nprofile = \"black\"\n"})
+    code, out = upstream(fork, capsys, "pull")
+    assert code == 0, out
+    assert "auto-resolved pyproject.toml: upstream's file with your [tool.pytest-panther.upstream] table" in out.splitlines()
+    assert (fork / "pyproject.toml").read_text() == (
+        "[tool.black]\nline-length = 100\n\n[tool.isort]\nprofile = \"black\"\n\n"
+        f"[tool.pytest-panther.upstream]\nurl = \"{up}\"\nremote = \"upstream\"\nbase = \"v2.0.0\"\n"
+    )
