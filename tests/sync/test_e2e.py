@@ -406,3 +406,29 @@ def test_the_published_pre_commit_hooks_sync_pulls_squashes_and_rebases(scenario
     assert scenario.writes(mark) == ["PUT /rules/C.Rule 200"]
     assert scenario.server.state()["rules"]["A.Rule"]["severity"] == "HIGH"
     scenario.check()
+
+
+def test_amend_and_fast_forward_rebase(scenario: Scenario) -> None:
+    # An amend on the deploy branch: post-commit syncs, post-rewrite finds nothing left.
+    scenario.fork.add_rule("A.Rule", severity="High")
+    scenario.run("commit", "-qam", "ours")
+    scenario.fork.add_rule("A.Rule", severity="Medium")
+    mark = scenario.mark()
+    proc = scenario.run("commit", "-qa", "--amend", "-m", "ours, amended")
+    assert scenario.writes(mark) == ["PUT /rules/A.Rule 200"]
+    assert proc.stderr.count("summary: 0 created, 1 updated") == 1
+    scenario.check()
+    # A fast-forward `git rebase` fires only post-checkout, mid-rebase (sync-contract.md §4.1):
+    # nothing is sent then, and the next hook on the deploy branch catches up (state based).
+    scenario.run("-c", "core.hooksPath=/dev/null", "reset", "-q", "--hard", "origin/main")
+    scenario.cli("sync", "apply")
+    _upstream_change(scenario, "C.Rule")
+    scenario.run("fetch", "-q")
+    mark = scenario.mark()
+    proc = scenario.run("rebase", "-q", "origin/main")
+    assert proc.stderr == "panther-sync: post-checkout: a rebase is in progress: the sync runs when it finishes\n"
+    assert scenario.writes(mark) == []
+    assert scenario.cli("sync", "status").stdout.endswith("HEAD is 1 commit(s) ahead\n")
+    scenario.run("checkout", "-q", "main")
+    assert scenario.writes(mark) == ["PUT /rules/C.Rule 200"]
+    scenario.check()
