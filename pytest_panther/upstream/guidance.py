@@ -50,7 +50,8 @@ def _describe(git: Git, old_rev: str, new_rev: str, path: str) -> str:
         keys = changed_keys(spec_data(git, old_rev, path), spec_data(git, new_rev, path))
         return f"changed {', '.join(keys)}" if keys else "changed only formatting or comments"
     numstat = git.out("diff", "--numstat", old_rev, new_rev, "--", path).split("\t")
-    return f"changed the code (+{numstat[0]} -{numstat[1]} lines)" if len(numstat) > 2 else "changed the file"
+    what = "the code" if path.endswith(".py") else "the file"
+    return f"changed {what} (+{numstat[0]} -{numstat[1]} lines)" if len(numstat) > 2 else f"changed {what}"
 
 
 def conflict_guidance(git: Git, paths: list[str], base: str, target: str, overrides: str) -> str:
