@@ -15,6 +15,7 @@ from pathlib import Path
 from pytest_panther.spec.yaml import YamlError
 from pytest_panther.upstream.config import UpstreamConfig
 from pytest_panther.upstream.git import Git
+from pytest_panther.upstream.git import GitError
 from pytest_panther.upstream.git import release_key
 from pytest_panther.upstream.guidance import changed_keys
 from pytest_panther.upstream.guidance import spec_data
@@ -54,10 +55,14 @@ class Status:
 
 def fetch_tags(git: Git, config: UpstreamConfig) -> None:
     """``git fetch --tags <remote>``, adding the remote from the recorded ``url`` first when this
-    clone does not have it (a fresh clone, CI). :raises GitError: when the fetch fails."""
+    clone does not have it (a fresh clone, CI). :raises GitError: when the fetch fails (the
+    message suggests ``--no-fetch``)."""
     if not git.ok("remote", "get-url", config.remote):
         git.run("remote", "add", "--no-tags", config.remote, config.url)
-    git.run("fetch", "--quiet", "--tags", config.remote)
+    try:
+        git.run("fetch", "--quiet", "--tags", config.remote)
+    except GitError as exc:
+        raise GitError(exc.args_list, exc.returncode, f"{exc.stderr} (use --no-fetch to work with the tags already fetched)") from None
 
 
 def status_json(status: Status) -> dict[str, object]:

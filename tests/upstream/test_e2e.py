@@ -497,3 +497,12 @@ def test_pyproject_conflict_keeps_upstreams_file_and_our_table(make_repo: Callab
         "[tool.black]\nline-length = 100\n\n[tool.isort]\nprofile = \"black\"\n\n"
         f"[tool.pytest-panther.upstream]\nurl = \"{up}\"\nremote = \"upstream\"\nbase = \"v2.0.0\"\n"
     )
+
+
+def test_unreachable_upstream_says_how_to_work_offline(fork: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    git(fork, "remote", "set-url", "upstream", str(fork.parent / "nowhere"))
+    code, out = upstream(fork, capsys, "status")
+    assert code == 1
+    assert out.startswith("panther-gitops upstream status: `git fetch --quiet --tags upstream` failed (128): fatal: ")
+    assert out.endswith("(use --no-fetch to work with the tags already fetched)\n")
+    assert upstream(fork, capsys, "status", "--no-fetch")[1].startswith("base release: v1.0.0\n")
