@@ -506,3 +506,16 @@ def test_unreachable_upstream_says_how_to_work_offline(fork: Path, capsys: pytes
     assert out.startswith("panther-gitops upstream status: `git fetch --quiet --tags upstream` failed (128): fatal: ")
     assert out.endswith("(use --no-fetch to work with the tags already fetched)\n")
     assert upstream(fork, capsys, "status", "--no-fetch")[1].startswith("base release: v1.0.0\n")
+
+
+def test_merge_commits_of_the_fork_are_linearised(fork: Path, capsys: pytest.CaptureFixture[str], ran: list[list[str]]) -> None:
+    git(fork, "checkout", "-q", "-b", "feature")
+    write(fork, {"rules/acme/own.py": "def rule(event):\n    return bool(event)\n"})
+    git(fork, "commit", "-q", "-am", "Heartbeat only on non-empty events")
+    git(fork, "checkout", "-q", "main")
+    git(fork, "merge", "-q", "--no-ff", "-m", "Merge pull request #1 from acme/feature", "feature")
+    code, out = upstream(fork, capsys, "pull", "--tag", "v2.0.0")
+    assert code == 0, out
+    assert out.splitlines()[0] == "rebased 5 fork commit(s) from v1.0.0 onto v2.0.0"
+    assert (fork / "rules/acme/own.py").read_text() == "def rule(event):\n    return bool(event)\n"
+    assert git(fork, "rev-list", "--merges", "v2.0.0..HEAD") == ""
