@@ -20,7 +20,10 @@ def apply_selection(panther: PantherSession, config: pytest.Config, items: list[
     affected = None
     if settings.changed_since:
         select = importlib.import_module("pytest_panther.select")
-        changed = select.changed_files(panther.root, settings.changed_since)
+        try:
+            changed = select.changed_files(panther.root, settings.changed_since)
+        except select.GitError as exc:
+            raise pytest.UsageError(f"--panther-changed-since {settings.changed_since}: {exc}") from None
         affected = {p.resolve() for p in select.affected_specs(panther.repo, changed)}
     keep: list[pytest.Item] = []
     dropped: list[pytest.Item] = []

@@ -26,7 +26,7 @@ from pytest_panther.spec.repository import Repository
 from pytest_panther.spec.repository import load_repository
 from pytest_panther.spec.yaml import YamlError
 
-__all__ = ["PantherSession", "SESSION_KEY"]
+__all__ = ["PantherSession"]
 
 
 def _optional(module: str) -> ModuleType | None:

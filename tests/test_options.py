@@ -153,3 +153,28 @@ def test_coverage_of_detection_code_with_branches(repo: DetectionRepo) -> None:
     result = repo.pytester.runpytest_subprocess("-q", "--cov=rules", "--cov-branch", "--cov-report=term-missing")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["rules/cov.py * 100%*"])
+
+
+def _git(repo: DetectionRepo, *args: str) -> None:
+    import subprocess
+
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.com", "HOME": str(repo.root), "PATH": "/usr/bin:/bin"}
+    subprocess.run(["git", *args], cwd=repo.root, env=env, check=True, capture_output=True)
+
+
+def test_changed_since_runs_only_affected_detections(repo: DetectionRepo) -> None:
+    repo.write("global_helpers/h.py", "def bad(name):\n    return name == 'Bad'\n")
+    repo.write("global_helpers/h.yml", "AnalysisType: global\nGlobalID: h\nFilename: h.py\n")
+    repo.rule("uses_helper", "from h import bad\ndef rule(event):\n    return bad(event.get('eventName'))\n", SIMPLE_TESTS)
+    repo.rule("plain", SIMPLE_RULE, SIMPLE_TESTS, rule_id="Test.plain")
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "base")
+    repo.write("global_helpers/h.py", "def bad(name):\n    return name in ('Bad',)\n")
+    result = repo.pytester.runpytest("-q", "--panther-changed-since", "HEAD")
+    result.assert_outcomes(passed=2, deselected=2)
+    result.stdout.fnmatch_lines(["*2 passed, 2 deselected*"])
+    bad = repo.pytester.runpytest("-q", "--panther-changed-since", "no-such-ref")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    bad.stderr.fnmatch_lines(["ERROR: --panther-changed-since no-such-ref: *"])
