@@ -297,4 +297,8 @@ def _finish(
         result.add(f"recorded {target} as the base release; the sync hook deploys the result")
     else:
         result.add(f"recorded {target} as the base release with git hooks off: nothing is deployed until the problems above are fixed and committed")
+    tracking = git.run("rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}", check=False).stdout.strip()
+    if tracking and not git.ok("merge-base", "--is-ancestor", tracking, "HEAD"):
+        remote, _, branch = tracking.partition("/")
+        result.add(f"the branch was rebased: publish it with `git push --force-with-lease {remote} HEAD:{branch}`")
     return result

@@ -519,3 +519,12 @@ def test_merge_commits_of_the_fork_are_linearised(fork: Path, capsys: pytest.Cap
     assert out.splitlines()[0] == "rebased 5 fork commit(s) from v1.0.0 onto v2.0.0"
     assert (fork / "rules/acme/own.py").read_text() == "def rule(event):\n    return bool(event)\n"
     assert git(fork, "rev-list", "--merges", "v2.0.0..HEAD") == ""
+
+
+def test_pull_says_how_to_publish_the_rebased_branch(fork: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], ran: list[list[str]]) -> None:
+    git(tmp_path, "init", "-q", "--bare", "github.git")
+    git(fork, "remote", "add", "github", str(tmp_path / "github.git"))
+    git(fork, "push", "-q", "-u", "github", "main")
+    code, out = upstream(fork, capsys, "pull", "--tag", "v2.0.0")
+    assert code == 0, out
+    assert out.splitlines()[-1] == "the branch was rebased: publish it with `git push --force-with-lease github HEAD:main`"
