@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 from typing import Protocol
 
-from pytest_panther.sync.convert import DETECTION_RESOURCES
 from pytest_panther.sync.desired import DesiredState
 from pytest_panther.sync.desired import Item
 from pytest_panther.sync.desired import Snapshot
@@ -188,82 +187,95 @@ def make_plan(repo: Path, target: Target, client: Lister | None = None, *, refre
         plan.notes.append(f"{target.ref} names {synced[:12]}, which this clone lacks; comparing with the deployment")
     new_snap = snapshot(repo, head)
     new_snap.selection  # noqa: B018 - raises SelectionError early on invalid settings
-    overrides = target.overrides
     if plan.mode == "incremental" and base is not None:
-        base_snap = new_snap if base == head else snapshot(repo, base, reuse=new_snap)
-        if _overrides(base_snap, target) != overrides:
-            old_paths, new_paths = set(base_snap.units), set(new_snap.units)
-            plan.notes.append("target overrides changed: every spec is compared")
-        elif base_snap.selection.signature != new_snap.selection.signature:
-            old_paths, new_paths = set(base_snap.units), set(new_snap.units)
-            plan.notes.append("upstream settings, overrides or packs changed: every spec is compared")
-        else:
-            old_paths, new_paths = changed_units(base_snap, new_snap)
-        added_deprecated = new_snap.deprecated - base_snap.deprecated
-        # A newly deprecated ID may still be defined by an unchanged spec: parse those too.
-        for dep in added_deprecated:
-            needle = dep.encode()
-            hits = {p for p, u in new_snap.units.items() if needle in new_snap.blobs[u.yaml_sha]}
-            old_paths |= {p for p in hits if p in base_snap.units}
-            new_paths |= hits
-        old_state = desired_state(base_snap, old_paths, _overrides(base_snap, target))
-        new_state = desired_state(new_snap, new_paths, overrides)
-        _record_errors(plan, new_state, new_paths, new_snap)
-        _compare(plan, old_state.items, new_state, "new")
-        plan.unchanged += sum(1 for p, u in new_snap.units.items() if u.rest and p not in new_paths)
-        new_ids_by_path = {}
-        for item in new_state.items.values():
-            new_ids_by_path.setdefault(item.path, []).append(item.id)
-        for key, item in old_state.items.items():
-            if key in new_state.items or item.path in plan.error_paths:
-                continue
-            if item.id in new_snap.deprecated:
-                reason = "deprecated.txt"
-            elif item.path not in new_snap.units:
-                reason = "spec removed"
-            elif new_ids_by_path.get(item.path):
-                reason = f"renamed to {', '.join(new_ids_by_path[item.path])}"
-            else:
-                reason = "no longer deployed"
-            plan.changes.append(Change("delete", item.resource, item.id, reason, None, item.body, item.path))
-        deleting = {c.id for c in plan.changes if c.action == "delete"}
-        live = {item.id for item in new_state.items.values()}
-        for dep in sorted(added_deprecated - deleting - live):
-            plan.changes.append(Change("delete", ANY_DETECTION, dep, "deprecated.txt"))
+        _incremental(plan, repo, base, new_snap, target)
     else:
         if client is None:
             raise ValueError("comparing with the deployment needs an API client")
-        new_state = desired_state(new_snap, None, overrides)
-        _record_errors(plan, new_state, set(new_snap.units), new_snap)
-        owned: set[tuple[str, str]] = set()
-        if base is not None:  # --refresh with a synced commit: what it deployed is ours
-            owned = set(desired_state(snapshot(repo, base, reuse=new_snap), None, overrides).items)
-        remote: dict[tuple[str, str], Item] = {}
-        for resource in ORDER:
-            for obj in client.list(resource):
-                key_id = obj.get("name") if resource == "queries" else obj.get("id")
-                if isinstance(key_id, str):
-                    remote[(resource, key_id)] = Item(resource, key_id, obj, "")
-        _compare(plan, remote, new_state, "not in the deployment")
-        for change in plan.changes:
-            if change.action == "update":
-                change.reason = "drift: the deployment differs"
-        for key, item in sorted(remote.items()):
-            if key in new_state.items:
-                continue
-            if item.id in new_snap.deprecated:
-                plan.changes.append(Change("delete", item.resource, item.id, "deprecated.txt", None, item.body))
-            elif key in owned:
-                plan.changes.append(Change("delete", item.resource, item.id, "deployed by this repository, now removed", None, item.body))
-            elif prune and item.resource in (*DETECTION_RESOURCES, "globals", "data-models", "queries"):
-                plan.changes.append(Change("delete", item.resource, item.id, "--prune", None, item.body))
-            else:
-                plan.unmanaged.append(Change("delete", item.resource, item.id, "unmanaged", None, item.body))
+        _refresh(plan, repo, base, new_snap, target, client, prune)
     plan.changes = _sort(plan.changes)
     return plan
 
 
-def _record_errors(plan: Plan, state: DesiredState, parsed: set[str], snap: Snapshot) -> None:
+def _incremental(plan: Plan, repo: Path, base: str, new_snap: Snapshot, target: Target) -> None:
+    """Desired state at the synced commit vs HEAD, parsing only the specs that differ."""
+    overrides = target.overrides
+    base_snap = new_snap if base == new_snap.commit else snapshot(repo, base, reuse=new_snap)
+    if _overrides(base_snap, target) != overrides:
+        old_paths, new_paths = set(base_snap.units), set(new_snap.units)
+        plan.notes.append("target overrides changed: every spec is compared")
+    elif base_snap.selection.signature != new_snap.selection.signature:
+        old_paths, new_paths = set(base_snap.units), set(new_snap.units)
+        plan.notes.append("upstream settings, overrides or packs changed: every spec is compared")
+    else:
+        old_paths, new_paths = changed_units(base_snap, new_snap)
+    added_deprecated = new_snap.deprecated - base_snap.deprecated
+    # A newly deprecated ID may still be defined by an unchanged spec: parse those too.
+    for dep in added_deprecated:
+        needle = dep.encode()
+        hits = {p for p, u in new_snap.units.items() if needle in new_snap.blobs[u.yaml_sha]}
+        old_paths |= {p for p in hits if p in base_snap.units}
+        new_paths |= hits
+    old_state = desired_state(base_snap, old_paths, _overrides(base_snap, target))
+    new_state = desired_state(new_snap, new_paths, overrides)
+    _record_errors(plan, new_state)
+    _compare(plan, old_state.items, new_state, "new")
+    plan.unchanged += sum(1 for p, u in new_snap.units.items() if u.rest and p not in new_paths)
+    new_ids_by_path: dict[str, list[str]] = {}
+    for item in new_state.items.values():
+        new_ids_by_path.setdefault(item.path, []).append(item.id)
+    for key, item in old_state.items.items():
+        if key in new_state.items or item.path in plan.error_paths:  # a broken spec never deletes
+            continue
+        if item.id in new_snap.deprecated:
+            reason = "deprecated.txt"
+        elif item.path not in new_snap.units:
+            reason = "spec removed"
+        elif new_ids_by_path.get(item.path):
+            reason = f"renamed to {', '.join(new_ids_by_path[item.path])}"
+        else:
+            reason = "no longer deployed"
+        plan.changes.append(Change("delete", item.resource, item.id, reason, None, item.body, item.path))
+    deleting = {c.id for c in plan.changes if c.action == "delete"}
+    live = {item.id for item in new_state.items.values()}
+    for dep in sorted(added_deprecated - deleting - live):
+        plan.changes.append(Change("delete", ANY_DETECTION, dep, "deprecated.txt"))
+
+
+def _refresh(plan: Plan, repo: Path, base: str | None, new_snap: Snapshot, target: Target, client: Lister, prune: bool) -> None:
+    """HEAD's desired state vs what the deployment lists; guarded deletes of the rest."""
+    new_state = desired_state(new_snap, None, target.overrides)
+    _record_errors(plan, new_state)
+    owned: dict[tuple[str, str], Item] = {}
+    if base is not None:  # --refresh with a synced commit: what it deployed is ours
+        owned = desired_state(snapshot(repo, base, reuse=new_snap), None, target.overrides).items
+    remote: dict[tuple[str, str], Item] = {}
+    for resource in ORDER:
+        for obj in client.list(resource):
+            key_id = obj.get("name") if resource == "queries" else obj.get("id")
+            if isinstance(key_id, str):
+                remote[(resource, key_id)] = Item(resource, key_id, obj, "")
+    _compare(plan, remote, new_state, "not in the deployment")
+    for change in plan.changes:
+        if change.action == "update":
+            change.reason = "drift: the deployment differs"
+    if prune and plan.errors:
+        plan.notes.append("specs have errors: --prune deletes nothing until they are fixed")
+        prune = False
+    for key, item in sorted(remote.items()):
+        if key in new_state.items:
+            continue
+        if item.id in new_snap.deprecated:
+            plan.changes.append(Change("delete", item.resource, item.id, "deprecated.txt", None, item.body))
+        elif key in owned and owned[key].path not in plan.error_paths:
+            plan.changes.append(Change("delete", item.resource, item.id, "deployed by this repository, now removed", None, item.body))
+        elif prune:
+            plan.changes.append(Change("delete", item.resource, item.id, "--prune", None, item.body))
+        else:
+            plan.unmanaged.append(Change("delete", item.resource, item.id, "unmanaged", None, item.body))
+
+
+def _record_errors(plan: Plan, state: DesiredState) -> None:
     plan.errors.extend(state.errors)
     for err in state.errors:
         path = err.split(":", 1)[0]

@@ -348,3 +348,19 @@ def test_invalid_upstream_settings_stop_the_plan(make_repo: Any) -> None:
     repo.commit()
     with pytest.raises(SelectionError, match=r'pyproject.toml: \[tool.pytest-panther.upstream\] unselected must be "skip" or "disable"'):
         make_plan(repo.path, TARGET, Deployment({}))
+
+
+def test_refresh_never_deletes_for_a_broken_spec(make_repo: Any) -> None:
+    repo = make_repo()
+    repo.add_rule("R.1", "r")
+    repo.add_rule("R.2", "s")
+    synced_at(repo, repo.commit())
+    deployment = Deployment({"rules": [c.body for c in make_plan(repo.path, TARGET, Deployment({}), refresh=True).changes]
+                             + [{"id": "Console.Made", "body": "x", "severity": "LOW"}]})
+    repo.write("rules/r.yml", "AnalysisType: rule\nRuleID: [not, a, string]\n")
+    repo.commit()
+    plan = make_plan(repo.path, TARGET, deployment, refresh=True, prune=True)
+    assert plan.changes == []
+    assert plan.notes == ["specs have errors: --prune deletes nothing until they are fixed"]
+    assert sorted(c.id for c in plan.unmanaged) == ["Console.Made", "R.1"]
+    assert plan.errors == ["rules/r.yml:2:9: RuleID is missing or not a string"]
