@@ -25,7 +25,17 @@ __all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("sync", help="deploy the committed detections to a Panther target")
+    parser = subparsers.add_parser(
+        "sync",
+        help="deploy the committed detections to a Panther target",
+        description=(
+            "Deploy the detections committed on the deploy branch to Panther (REST API). Target: "
+            "PANTHER_API_HOST and PANTHER_API_TOKEN, or [tool.pytest-panther.targets.<name>] in "
+            "pyproject.toml. The last synced commit is kept in refs/panther/<target>/synced. "
+            "HTTP tuning: PANTHER_SYNC_TIMEOUT, PANTHER_SYNC_RETRIES, PANTHER_SYNC_BACKOFF, "
+            "PANTHER_SYNC_MAX_BACKOFF."
+        ),
+    )
     actions = parser.add_subparsers(dest="sync_action", metavar="ACTION")
 
     def common(sub: argparse.ArgumentParser) -> None:
@@ -36,7 +46,7 @@ def register(subparsers: Any) -> None:
         sub = actions.add_parser(name, help=helptext)
         common(sub)
         sub.add_argument("--refresh", action="store_true", help="compare with what the deployment holds")
-        sub.add_argument("--prune", action="store_true", help="also delete objects this repository does not define")
+        sub.add_argument("--prune", action="store_true", help="also delete objects this repository does not define (implies --refresh)")
         sub.set_defaults(func=_plan_or_apply, apply=name == "apply")
     sub = actions.add_parser("status", help="synced commit per target (no network)")
     common(sub)
