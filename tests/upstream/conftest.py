@@ -1,5 +1,5 @@
 """Real git repositories for the upstream workflow tests: an upstream with release tags and a
-fork cloned from it. Git runs with a pinned, isolated environment (no user or system config,
+fork cloned from it (contents in ``upstream_repos.py``). Git runs with a pinned, isolated environment (no user or system config,
 fixed identity and dates), so the tests never depend on the machine."""
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 from upstream_repos import git
+from upstream_repos import make_fork
+from upstream_repos import make_upstream
+
+import pytest_panther.upstream.pull as pull_module
 
 
 @pytest.fixture(autouse=True)
@@ -41,3 +45,27 @@ def make_repo(tmp_path: Path) -> Callable[[str], Path]:
         return root
 
     return make
+
+
+@pytest.fixture
+def fork(make_repo: Callable[[str], Path], tmp_path: Path) -> Path:
+    """The customised fork based on v1.0.0 (upstream ``tmp_path/upstream`` is at v3.0.0)."""
+    upstream = make_repo("upstream")
+    make_upstream(upstream, 1)
+    fork = tmp_path / "fork"
+    make_fork(upstream, fork)
+    make_upstream(upstream, 3)
+    return fork
+
+
+@pytest.fixture
+def ran(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Spec files (relative) that `upstream pull` asked pytest to run, per run."""
+    runs: list[list[str]] = []
+
+    def record(root: Path, files: list[Path]) -> int:
+        runs.append([f.relative_to(root).as_posix() for f in files])
+        return 0
+
+    monkeypatch.setattr(pull_module, "run_pytest", record)
+    return runs

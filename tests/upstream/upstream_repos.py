@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 
 def git(root: Path, *args: str) -> str:
     proc = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False)
@@ -267,3 +269,33 @@ def make_fork(upstream: Path, fork: Path) -> None:
     commit(fork, "Our overrides of upstream detections", OVERRIDES)
     commit(fork, "Our own heartbeat detection", OWN)
     commit(fork, "Raise the brute force threshold for our office NAT", {"rules/okta/brute_force.yml": brute_force(10)})
+
+
+V3_DESCRIPTION = "Many failed logins for one user within the dedup window."
+
+RENAME_ORPHAN = (
+    "orphaned override: overrides/Up.AWS.AccessKeyCreated.yml:1:1: upstream v3.0.0 renames 'Up.AWS.AccessKeyCreated'"
+    " to 'Up.AWS.IAMKeyCreated' (rules/aws/key_created.yml) (rename the override to Up.AWS.IAMKeyCreated)"
+)
+
+
+def upstream(fork: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """Run ``panther-gitops upstream --root fork ARGS``; return the exit code and the output."""
+    from pytest_panther.cli.main import main
+
+    capsys.readouterr()
+    code = main(["upstream", "--root", str(fork), *args])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def effective(fork: Path) -> tuple[dict[str, dict], list[str]]:
+    """Spec data with overrides applied, as tests, validation and sync see it."""
+    from pytest_panther.spec.repository import load_repository
+    from pytest_panther.upstream.overrides import apply_overrides
+    from pytest_panther.upstream.overrides import load_overrides
+
+    overrides, errors = load_overrides(fork)
+    repo = load_repository(fork)
+    errors += apply_overrides(repo, overrides)
+    return {s.id: s.data for s in repo.specs}, [e.format().replace(f"{fork}/", "") for e in errors]
