@@ -112,7 +112,7 @@ def _template_files() -> set[str]:
     return {
         p.relative_to(template).as_posix()
         for p in template.rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+        if p.is_file() and not {"__pycache__", ".pytest_cache", ".ruff_cache"} & set(p.parts) and p.suffix != ".pyc"
     }
 
 

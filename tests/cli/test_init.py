@@ -19,7 +19,7 @@ def _template_files() -> list[str]:
     return sorted(
         p.relative_to(TEMPLATE).as_posix()
         for p in TEMPLATE.rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+        if p.is_file() and not {"__pycache__", ".pytest_cache", ".ruff_cache"} & set(p.parts) and p.suffix != ".pyc"
     )
 
 
