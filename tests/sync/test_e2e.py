@@ -232,14 +232,17 @@ def test_429_honours_retry_after(scenario: Scenario) -> None:
 
 
 def test_timeout_is_retried(scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PANTHER_SYNC_TIMEOUT", "0.5")
+    monkeypatch.setenv("PANTHER_SYNC_TIMEOUT", "1")
     _upstream_change(scenario)
-    scenario.server.inject(method="PUT", path_regex="^/rules/", delay_ms=1500, times=1)
+    scenario.server.inject(method="PUT", path_regex="^/rules/", delay_ms=2500, times=1)
     mark = scenario.mark()
     proc = scenario.run("pull", "-q")
     assert "0 failed" in proc.stderr
-    time.sleep(1.2)  # let the slow first request finish on the server (it is an idempotent PUT)
-    # The client gave up on the first (it still completes on the server) and sent it again.
+    # The client gave up on the first (it still completes on the server: an idempotent PUT)
+    # and sent it again.
+    deadline = time.monotonic() + 10
+    while len(scenario.writes(mark)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert scenario.writes(mark) == ["PUT /rules/B.Rule 200", "PUT /rules/B.Rule 200"]
     scenario.check()
 
