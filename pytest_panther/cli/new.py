@@ -112,6 +112,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"New {kind} {names.id}:")
     for path in written:
         print(f"  created  {_relative(path, root)}")
+    for member in request.members:
+        if member not in existing:
+            print(f"  note: {member} is not a rule of this repository; fine if Panther has it already "
+                  "(for example a Panther-managed rule), otherwise its alerts never come")
     print(f"Next: edit the TODOs, then run its tests: pytest -k {names.id}")
     return 0
 

@@ -75,6 +75,11 @@ def test_new_writes_the_files(kind: str, repo: Path, capsys: pytest.CaptureFixtu
     assert main(["new", kind, "NewThing", *args, "--severity", "high"]) == 0
     out = capsys.readouterr().out
     listed = "".join(f"  created  {rel}\n" for rel in files)
+    if kind == "correlation-rule":  # Custom.Other is not in the repository
+        listed += (
+            "  note: Custom.Other is not a rule of this repository; fine if Panther has it already "
+            "(for example a Panther-managed rule), otherwise its alerts never come\n"
+        )
     assert out == f"New {kind} {detection_id}:\n{listed}Next: edit the TODOs, then run its tests: pytest -k {detection_id}\n"
     spec = load_file(repo / files[0]).data
     assert spec["Severity"] == "High"
@@ -199,3 +204,11 @@ def test_new_from_a_subfolder_writes_under_the_repository_root(
     assert main(["new", "rule", "FromBelow", "--log-type", "AWS.CloudTrail"]) == 0
     assert "  created  rules/custom_from_below.yml\n" in capsys.readouterr().out
     assert (repo / "rules" / "custom_from_below.yml").is_file()
+
+
+def test_correlation_rule_notes_members_the_repository_lacks(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["new", "correlation-rule", "Chain", "--member", "Example.IAM.AccessKeyForOtherUser", "--member", "No.Such"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "  note: No.Such is not a rule of this repository;" in out
+    assert "Example.IAM.AccessKeyForOtherUser is not" not in out
