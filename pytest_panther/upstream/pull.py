@@ -40,7 +40,7 @@ from pytest_panther.upstream.history import find_ids
 from pytest_panther.upstream.history import id_changes
 from pytest_panther.upstream.overrides import load_overrides
 from pytest_panther.upstream.status import fetch_tags
-from pytest_panther.upstream.status import orphan_lines
+from pytest_panther.upstream.status import orphans
 
 __all__ = ["PullError", "PullResult", "TestRunner", "continue_pull", "pull", "run_pytest"]
 
@@ -271,8 +271,8 @@ def _finish(
         note = _sync_note(changes.specs[ident], ident, new_id)
         result.add(f"upstream {target} renamed {ident} to {new_id} ({path}); {note}")
     overrides, errors = load_overrides(git.root, config.overrides)
+    result.orphans = orphans(git, overrides, "HEAD", changes, target)
     present = find_ids(git, "HEAD", overrides)
-    result.orphans = orphan_lines(overrides, set(present), changes, target, git.root)
     result.add(*(f"orphaned override: {o}" for o in result.orphans))
     result.problems = [e.format() for e in errors]
     result.add(*(f"override problem: {e}" for e in result.problems))

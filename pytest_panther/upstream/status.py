@@ -25,6 +25,7 @@ from pytest_panther.upstream.history import find_ids
 from pytest_panther.upstream.history import fork_edits
 from pytest_panther.upstream.history import id_changes
 from pytest_panther.upstream.history import repo_at
+from pytest_panther.upstream.history import spec_ids_at
 from pytest_panther.upstream.overrides import Override
 from pytest_panther.upstream.overrides import apply_overrides
 from pytest_panther.upstream.overrides import load_overrides
@@ -33,7 +34,7 @@ from pytest_panther.upstream.packs import check_packs
 from pytest_panther.upstream.packs import deployable_ids
 from pytest_panther.upstream.packs import upstream_ids
 
-__all__ = ["Status", "collect_status", "fetch_tags", "format_status", "orphan_lines", "status_exit_code", "status_json"]
+__all__ = ["Status", "collect_status", "fetch_tags", "format_status", "orphan_lines", "orphans", "status_exit_code", "status_json"]
 
 
 @dataclass
@@ -96,8 +97,7 @@ def collect_status(git: Git, config: UpstreamConfig) -> Status:
     status.edits = fork_edits(git, config.base)
     overrides, _errors = load_overrides(git.root, config.overrides)
     status.overrides = {i: o.path.relative_to(git.root).as_posix() for i, o in overrides.items()}
-    head_ids = set(find_ids(git, "HEAD", overrides))
-    status.orphans = orphan_lines(overrides, head_ids, None, "now", git.root)
+    status.orphans = orphans(git, overrides, "HEAD", None, "now")
     if config.packs:
         head_repo = repo_at(git, "HEAD")
         apply_overrides(head_repo, overrides)
@@ -114,22 +114,33 @@ def collect_status(git: Git, config: UpstreamConfig) -> Status:
     if status.latest:
         status.changes = id_changes(git, config.base, status.latest)
         status.touched = _conflicts_ahead(git, status, config.base, status.latest)
-        latest_ids = set(find_ids(git, status.latest, overrides))
         known = {line.split(":", 1)[0] for line in status.orphans}
-        for line in orphan_lines(overrides, latest_ids, status.changes, status.latest, git.root):
+        for line in orphans(git, overrides, status.latest, status.changes, status.latest):
             if line.split(":", 1)[0] not in known:
                 status.orphans.append(line)
     return status
 
 
-def orphan_lines(overrides: dict[str, Override], ids: set[str], changes: IdChanges | None, where: str, root: Path | None = None) -> list[str]:
+def orphans(git: Git, overrides: dict[str, Override], rev: str, changes: IdChanges | None, where: str) -> list[str]:
+    """:func:`orphan_lines` for the overrides whose ID no spec has at ``rev`` (close IDs are
+    suggested from every spec ID at ``rev``, read only when there is an orphan)."""
+    present = set(find_ids(git, rev, overrides))
+    if present >= set(overrides):
+        return []
+    return orphan_lines(overrides, present, changes, where, git.root, spec_ids_at(git, rev))
+
+
+def orphan_lines(
+    overrides: dict[str, Override], ids: set[str], changes: IdChanges | None, where: str,
+    root: Path | None = None, suggest_from: set[str] | None = None,
+) -> list[str]:
     """``path:line:col: message`` for each override whose ID is not in ``ids`` (paths relative
-    to ``root`` when given)."""
+    to ``root`` when given; close IDs suggested from ``suggest_from``, default ``ids``)."""
     lines = []
     for ident, override in sorted(overrides.items()):
         if ident in ids:
             continue
-        error: YamlError = unknown_id_error(override, ids)
+        error: YamlError = unknown_id_error(override, suggest_from if suggest_from is not None else ids)
         if changes is not None and ident in changes.renamed:
             new_id, new_path = changes.renamed[ident]
             error = YamlError(error.path, error.line, error.col, f"upstream {where} renames {ident!r} to {new_id!r} ({new_path})", f"rename the override to {new_id}")

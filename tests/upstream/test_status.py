@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from upstream_repos import git
 from upstream_repos import upstream
+from upstream_repos import write
 
 
 def test_status_reports_the_pack_selection(fork: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -42,3 +43,15 @@ def test_unreachable_upstream_says_how_to_work_offline(fork: Path, capsys: pytes
     assert out.startswith("panther-gitops upstream status: `git fetch --quiet --tags upstream` failed (128): fatal: ")
     assert out.endswith("(use --no-fetch to work with the tags already fetched)\n")
     assert upstream(fork, capsys, "status", "--no-fetch")[1].startswith("base release: v1.0.0\n")
+
+
+def test_an_override_with_a_typo_gets_a_suggestion(fork: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(fork, {"overrides/typo.yml": "RuleID: Up.Okta.BruteForse\nSeverity: Low\n"})
+    git(fork, "add", "overrides/typo.yml")
+    git(fork, "commit", "-q", "-m", "typo")
+    code, out = upstream(fork, capsys, "status", "--no-fetch")
+    assert (
+        "orphaned override: overrides/typo.yml:1:9: override for unknown detection ID 'Up.Okta.BruteForse':"
+        " upstream removed or renamed it (did you mean 'Up.Okta.BruteForce'?)"
+    ) in out.splitlines()
+    assert code == 1
