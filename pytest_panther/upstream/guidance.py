@@ -12,12 +12,14 @@ from typing import Any
 
 from pytest_panther.spec.model import ID_FIELDS
 from pytest_panther.spec.yaml import YamlError
+from pytest_panther.spec.yaml import dump
 from pytest_panther.spec.yaml import load
 from pytest_panther.upstream.git import Git
 from pytest_panther.upstream.history import repo_of_files
 from pytest_panther.upstream.history import spec_for_path
 from pytest_panther.upstream.migrate import edit_to_override
 from pytest_panther.upstream.migrate import override_text
+from pytest_panther.upstream.overrides import load_overrides_from_texts
 
 __all__ = ["changed_keys", "conflict_guidance"]
 
@@ -54,11 +56,15 @@ def _describe(git: Git, old_rev: str, new_rev: str, path: str) -> str:
     return f"changed {what} (+{numstat[0]} -{numstat[1]} lines)" if len(numstat) > 2 else f"changed {what}"
 
 
-def conflict_guidance(git: Git, paths: list[str], base: str, target: str, overrides: str) -> str:
-    """The text printed when the rebase stops on ``paths``."""
+def conflict_guidance(git: Git, paths: list[str], base: str, target: str, overrides: str, fork_head: str = "HEAD") -> str:
+    """The text printed when the rebase stops on ``paths``; ``fork_head`` is the fork's HEAD
+    before the pull, whose overrides are the ones that will apply."""
     commit = git.out("log", "-1", "--format=%h %s", "REBASE_HEAD")
     fork_parent = "REBASE_HEAD^"
     base_repo = repo_of_files(git, base, paths)
+    prefix = overrides.rstrip("/") + "/"
+    override_files = [f for f in git.files(fork_head) if f.startswith(prefix)]
+    existing_overrides, _errors = load_overrides_from_texts(git.root, git.texts(fork_head, override_files), overrides)
     lines = [f"upstream pull stopped: conflict while replaying your commit {commit} onto {target}", ""]
     moves: list[str] = []
     for path in paths:
@@ -72,13 +78,29 @@ def conflict_guidance(git: Git, paths: list[str], base: str, target: str, overri
             before, after = spec_data(git, fork_parent, path), spec_data(git, "REBASE_HEAD", path)
             if before is not None and after is not None:
                 fields, blocked = edit_to_override(before, after)
+                existing = existing_overrides.get(ident)
+                shadowed = [k for k in fields if existing is not None and k in existing.fields]
+                fields = {k: v for k, v in fields.items() if k not in shadowed}
+                if shadowed:
+                    rel = existing.path.relative_to(git.root).as_posix() if existing is not None else ""
+                    lines.append(f"  {rel} already sets {', '.join(shadowed)}: that value wins over this edit")
                 if fields and not blocked:
                     id_key = ID_FIELDS.get(spec.analysis_type, "DetectionID") if spec is not None else "DetectionID"
                     id_key = id_key if id_key in ("RuleID", "PolicyID") else "DetectionID"
-                    target_file = f"{overrides}/{ident}.yml"
-                    lines.append(f"  your change as an override ({target_file}):")
-                    lines += [f"    {line}" for line in override_text(ident, id_key, fields, path).splitlines() if not line.startswith("#")]
-                    moves.append(f"git checkout --ours -- {shlex.quote(path)} && (write {target_file} as above) && git add {shlex.quote(path)} {shlex.quote(target_file)}")
+                    if existing is not None:
+                        target_file = existing.path.relative_to(git.root).as_posix()
+                        lines.append(f"  your change as an override (add to {target_file}):")
+                        text = dump(fields)
+                        action = f"add the fields above to {target_file}"
+                    else:
+                        target_file = f"{overrides}/{ident}.yml"
+                        lines.append(f"  your change as an override ({target_file}):")
+                        text = override_text(ident, id_key, fields, path)
+                        action = f"write {target_file} as above"
+                    lines += [f"    {line}" for line in text.splitlines() if not line.startswith("#")]
+                    moves.append(f"git checkout --ours -- {shlex.quote(path)} && ({action}) && git add {shlex.quote(path)} {shlex.quote(target_file)}")
+                elif not fields and not blocked:
+                    moves.append(f"git checkout --ours -- {shlex.quote(path)} && git add {shlex.quote(path)}")
                 elif blocked:
                     lines.append(f"  cannot become an override: {', '.join(blocked)}")
         elif path.endswith(".py"):

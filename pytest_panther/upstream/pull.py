@@ -240,7 +240,7 @@ def _drive(git: Git, config: UpstreamConfig, saved: dict[str, str], runner: Test
             note(f"auto-resolved {path}: git rerere replayed your earlier resolution (check it)")
             rest.remove(path)
         if rest:
-            text = conflict_guidance(git, rest, saved["base"], saved["target"], config.overrides)
+            text = conflict_guidance(git, rest, saved["base"], saved["target"], config.overrides, saved["pre_head"])
             return PullResult(ok=False, lines=text.splitlines(), conflicts=rest)
         _step(git)
     if git.rebase_in_progress():  # pragma: no cover - _MAX_STEPS commits replayed and still going

@@ -158,3 +158,20 @@ def test_pull_says_how_to_publish_the_rebased_branch(fork: Path, tmp_path: Path,
     code, out = upstream(fork, capsys, "pull", "--tag", "v2.0.0")
     assert code == 0, out
     assert out.splitlines()[-1] == "the branch was rebased: publish it with `git push --force-with-lease github HEAD:main`"
+
+
+def test_guidance_knows_the_existing_override(fork: Path, capsys: pytest.CaptureFixture[str], ran: list[list[str]]) -> None:
+    write(fork, {"overrides/Up.Okta.BruteForce.yml": "Threshold: 12\n"})
+    git(fork, "add", "overrides")
+    git(fork, "commit", "-q", "-m", "Threshold through an override as well")
+    code, out = upstream(fork, capsys, "pull")
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[2:7] == [
+        "CONFLICT rules/okta/brute_force.yml (rule Up.Okta.BruteForce)",
+        "  upstream v1.0.0 -> v3.0.0: changed Threshold, Description",
+        "  your commit:          changed Threshold",
+        "  overrides/Up.Okta.BruteForce.yml already sets Threshold: that value wins over this edit",
+        "",
+    ]
+    assert "    git checkout --ours -- rules/okta/brute_force.yml && git add rules/okta/brute_force.yml" in lines
