@@ -52,9 +52,12 @@ class SpecFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
         path = self.path.resolve()
         problems = self.panther.problems.get(path, [])
-        if problems:
-            yield ProblemItem.from_parent(self, name="validate", problems=[str(p) for p in problems])
         spec = self.panther.repo.by_path.get(path)
+        if problems:
+            item = ProblemItem.from_parent(self, name="validate", problems=[str(p) for p in problems])
+            if spec is not None and spec.is_detection and spec.id:
+                item.user_properties.append(("panther_detection", spec.id))
+            yield item
         if spec is not None and spec.is_detection and spec.id:
             yield DetectionNode.from_parent(self, name=spec.id, spec=spec)
 

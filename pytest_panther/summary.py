@@ -14,7 +14,7 @@ import pytest
 __all__ = ["Summary"]
 
 
-@dataclass
+@dataclass(eq=False)  # registered as a plugin: must stay hashable
 class Summary:
     """Outcomes per detection ID, fed from test reports (works under xdist too)."""
 
@@ -22,12 +22,17 @@ class Summary:
     skip_reasons: dict[str, str] = field(default_factory=dict)
     without_tests: list[str] = field(default_factory=list)
     below_minimum: dict[str, str] = field(default_factory=dict)
+    invalid: set[str] = field(default_factory=set)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         detection = dict(report.user_properties).get("panther_detection")
         if detection is None:
             return
         if report.when == "call" or (report.when == "setup" and not report.passed):
+            if report.nodeid.endswith("::validate"):
+                if report.failed:
+                    self.invalid.add(detection)
+                return
             if report.nodeid.endswith("::[minimum tests]"):
                 if report.failed:
                     self.below_minimum[detection] = _message(report)
@@ -38,8 +43,8 @@ class Summary:
 
     def lines(self, verbose: bool) -> list[str]:
         passed = [d for d, o in self.outcomes.items() if o and all(x == "passed" for x in o)]
-        failed = sorted({d for d, o in self.outcomes.items() if "failed" in o} | set(self.below_minimum))
-        passed = [d for d in passed if d not in self.below_minimum]
+        failed = sorted({d for d, o in self.outcomes.items() if "failed" in o} | set(self.below_minimum) | self.invalid)
+        passed = [d for d in passed if d not in self.below_minimum and d not in self.invalid]
         skipped = [d for d, o in self.outcomes.items() if o and all(x == "skipped" for x in o)]
         cases = sum(1 for o in self.outcomes.values() for x in o if x != "skipped")
         head = (
@@ -48,6 +53,8 @@ class Summary:
         )
         if self.below_minimum:
             head += f"; below minimum tests: {len(self.below_minimum)}"
+        if self.invalid:
+            head += f"; invalid specs: {len(self.invalid)}"
         if not verbose:
             return [head]
         out = [head]

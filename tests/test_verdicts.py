@@ -290,3 +290,15 @@ def test_network_access_fails_with_advice_to_mock(repo: DetectionRepo) -> None:
     result = repo.pytester.runpytest("-q")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*rule() raised NetworkAccessError: detection tests cannot use the network*mock*Mocks:*"])
+
+
+def test_invalid_spec_counts_as_failed_detection_in_summary(repo: DetectionRepo) -> None:
+    repo.rule("sev", SIMPLE_RULE, SIMPLE_TESTS)
+    path = repo.root / "rules/sev.yml"
+    path.write_text(path.read_text().replace("Severity: High", "Severity: high"))
+    result = repo.pytester.runpytest()
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "rules/sev.yml:6:11: Severity: 'high' is not one of*",
+        "detections: 0 passed, 1 failed, 0 skipped, 0 without tests; test cases run: 2; invalid specs: 1",
+    ])

@@ -21,6 +21,7 @@ from typing import Any
 
 from panther_core.data_model import DataModel
 
+from pytest_panther.spec.jsonpath import parse_jsonpath
 from pytest_panther.spec.model import Spec
 
 __all__ = ["DataModelError", "DataModels"]
@@ -85,10 +86,14 @@ def _build(spec: Spec) -> DataModel:
         else:
             line = spec.document.position(("Mappings", index))[0]
             raise DataModelError(f"{where}:{line}: data model mapping {name!r} has neither Path nor Method")
-    try:
-        model = DataModel({"id": spec.id, "mappings": path_mappings, "versionId": ""})
-    except Exception as exc:  # jsonpath_ng raises assorted errors for a bad path
-        raise DataModelError(f"{where}: data model {spec.id!r} has an invalid JSONPath: {type(exc).__name__}: {exc}") from None
+    model = DataModel({"id": spec.id, "mappings": [], "versionId": ""})
+    for mapping in path_mappings:
+        try:  # what DataModel._extract_mappings does, with the parse shared with validation
+            model.paths[mapping["name"]] = parse_jsonpath(mapping["path"])
+        except Exception as exc:  # jsonpath_ng raises assorted errors for a bad path
+            raise DataModelError(
+                f"{where}: data model {spec.id!r} has an invalid JSONPath {mapping['path']!r}: {type(exc).__name__}: {exc}"
+            ) from None
     for name, method in method_mappings:
         function = getattr(module, method, None) if module is not None else None
         if function is None:

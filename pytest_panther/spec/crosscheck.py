@@ -195,7 +195,7 @@ def _data_model_errors(spec: Spec, module: Path | None) -> Iterator[YamlError]:
 @lru_cache(maxsize=4096)
 def _jsonpath_problem(path: str) -> str:
     """The parser's complaint about ``path``, or ``""`` when it is valid."""
-    from jsonpath_ng.ext import parse  # imported lazily: building the parser costs ~25 ms
+    from pytest_panther.spec.jsonpath import parse_jsonpath as parse
 
     try:
         parse(path)
