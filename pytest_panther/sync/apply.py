@@ -4,7 +4,9 @@ Order: upserts (``PUT``, idempotent) in :data:`~pytest_panther.sync.plan.ORDER` 
 data models before the detections that use them — then deletes in reverse order. A 404 on delete
 counts as done. A failed call does not stop the others (except 401/403, which would fail them
 all), but the synced ref moves only when every call succeeded and no spec had errors, so the
-next run redoes the remainder; re-sending an upsert is harmless (issue 4 §3).
+next run redoes the remainder; re-sending an upsert is harmless (issue 4 §3). Objects written
+by a run that did not finish are recorded under ``refs/panther/<target>/pending`` (see
+:func:`pytest_panther.sync.state.read_pending`) until a run finishes.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from pytest_panther.sync.plan import ORDER
 from pytest_panther.sync.plan import Change
 from pytest_panther.sync.plan import Plan
 from pytest_panther.sync.state import StateError
+from pytest_panther.sync.state import write_pending
 from pytest_panther.sync.state import write_synced
 
 if TYPE_CHECKING:
@@ -128,6 +131,7 @@ def apply_plan(repo: Path, plan: Plan, client: Writer, *, out: TextIO | None = N
     changes = _order(plan)
     progress = _Progress(len(changes), out, tty)
     stopped = False
+    written: set[tuple[str, str]] = set()
     for change in changes:
         if stopped:
             summary.failed += 1
@@ -139,6 +143,7 @@ def apply_plan(repo: Path, plan: Plan, client: Writer, *, out: TextIO | None = N
                 progress.step(change, "deleted (already gone)" if gone_before else "deleted")
             else:
                 assert change.body is not None
+                written.add((change.resource, change.id))  # before the call: it may land anyway
                 client.put(change.resource, change.id, change.body)
                 if change.action == "create":
                     summary.created += 1
@@ -159,4 +164,7 @@ def apply_plan(repo: Path, plan: Plan, client: Writer, *, out: TextIO | None = N
             summary.ref_moved = True
         except StateError as exc:
             summary.failures.append(f"{plan.target.ref} not moved: {exc}")
+    # What was written while the ref stays behind is ours: remember it so that a later plan
+    # deletes it if the spec goes away before a sync finishes (no orphans).
+    write_pending(repo, plan.target.name, set() if summary.ref_moved else plan.pending | written)
     return summary

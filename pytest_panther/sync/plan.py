@@ -31,6 +31,7 @@ from pytest_panther.sync.desired import desired_state
 from pytest_panther.sync.desired import snapshot
 from pytest_panther.sync.desired import target_table
 from pytest_panther.sync.git import rev_parse
+from pytest_panther.sync.state import read_pending
 from pytest_panther.sync.state import read_synced
 from pytest_panther.sync.targets import Target
 
@@ -120,6 +121,7 @@ class Plan:
     errors: list[str] = field(default_factory=list)
     error_paths: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+    pending: set[tuple[str, str]] = field(default_factory=set)  # written by unfinished syncs
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -183,6 +185,7 @@ def make_plan(repo: Path, target: Target, client: Lister | None = None, *, refre
     synced = read_synced(repo, target.name)
     base = rev_parse(repo, synced) if synced else None
     plan = Plan(target, head, None if refresh else base, synced, "refresh" if refresh or base is None else "incremental")
+    plan.pending = read_pending(repo, target.name)
     if synced and base is None:
         plan.notes.append(f"{target.ref} names {synced[:12]}, which this clone lacks; comparing with the deployment")
     new_snap = snapshot(repo, head)
@@ -210,8 +213,9 @@ def _incremental(plan: Plan, repo: Path, base: str, new_snap: Snapshot, target: 
     else:
         old_paths, new_paths = changed_units(base_snap, new_snap)
     added_deprecated = new_snap.deprecated - base_snap.deprecated
-    # A newly deprecated ID may still be defined by an unchanged spec: parse those too.
-    for dep in added_deprecated:
+    # A newly deprecated ID, or one an unfinished sync wrote, may still be defined by an
+    # unchanged spec: parse those too.
+    for dep in added_deprecated | {item_id for _, item_id in plan.pending}:
         needle = dep.encode()
         hits = {p for p, u in new_snap.units.items() if needle in new_snap.blobs[u.yaml_sha]}
         old_paths |= {p for p in hits if p in base_snap.units}
@@ -240,6 +244,19 @@ def _incremental(plan: Plan, repo: Path, base: str, new_snap: Snapshot, target: 
     live = {item.id for item in new_state.items.values()}
     for dep in sorted(added_deprecated - deleting - live):
         plan.changes.append(Change("delete", ANY_DETECTION, dep, "deprecated.txt"))
+    _pending_deletes(plan, set(new_state.items))
+
+
+def _pending_deletes(plan: Plan, live: set[tuple[str, str]]) -> None:
+    """Delete what an unfinished sync wrote and HEAD no longer defines (never while a spec has
+    errors: its ID is unknown)."""
+    deleting = {(c.resource, c.id) for c in plan.changes if c.action == "delete"}
+    orphans = sorted(plan.pending - live - deleting)
+    if orphans and plan.errors:
+        plan.notes.append(f"specs have errors: {len(orphans)} object(s) written by an unfinished sync are kept until they are fixed")
+        return
+    for resource, item_id in orphans:
+        plan.changes.append(Change("delete", resource, item_id, "written by an unfinished sync, no longer defined"))
 
 
 def _refresh(plan: Plan, repo: Path, base: str | None, new_snap: Snapshot, target: Target, client: Lister, prune: bool) -> None:
@@ -265,7 +282,9 @@ def _refresh(plan: Plan, repo: Path, base: str | None, new_snap: Snapshot, targe
     for key, item in sorted(remote.items()):
         if key in new_state.items:
             continue
-        if item.id in new_snap.deprecated:
+        if key in plan.pending and not plan.errors:
+            plan.changes.append(Change("delete", item.resource, item.id, "written by an unfinished sync, no longer defined", None, item.body))
+        elif item.id in new_snap.deprecated:
             plan.changes.append(Change("delete", item.resource, item.id, "deprecated.txt", None, item.body))
         elif key in owned and owned[key].path not in plan.error_paths:
             plan.changes.append(Change("delete", item.resource, item.id, "deployed by this repository, now removed", None, item.body))

@@ -7,13 +7,14 @@ moved it first makes this one fail instead of going backwards.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pytest_panther.sync.git import ZERO
 from pytest_panther.sync.git import GitError
 from pytest_panther.sync.git import git
 
-__all__ = ["StateError", "read_synced", "write_synced", "synced_ref"]
+__all__ = ["StateError", "pending_ref", "read_pending", "read_synced", "synced_ref", "write_pending", "write_synced"]
 
 
 class StateError(Exception):
@@ -49,3 +50,31 @@ def write_synced(repo: Path, target: str, commit: str, previous: str | None) -> 
         )
     except GitError as exc:
         raise StateError(str(exc)) from None
+
+
+def pending_ref(target: str) -> str:
+    return f"refs/panther/{target}/pending"
+
+
+def read_pending(repo: Path, target: str) -> set[tuple[str, str]]:
+    """``(collection, ID)`` pairs written by syncs that did not finish (the synced ref stayed
+    behind). They count as deployed by this repository, so a later plan deletes those its
+    HEAD no longer defines, instead of leaving them orphaned. Empty when there is none."""
+    sha = git(repo, "rev-parse", "--verify", "--quiet", pending_ref(target), check=False).strip()
+    if not sha:
+        return set()
+    text = git(repo, "cat-file", "blob", sha, check=False)
+    try:
+        return {(str(res), str(item)) for res, item in json.loads(text)}
+    except (ValueError, TypeError):
+        return set()
+
+
+def write_pending(repo: Path, target: str, keys: set[tuple[str, str]]) -> None:
+    """Record ``keys`` as a JSON blob under ``refs/panther/<target>/pending`` (a ref, so
+    ``git push/fetch 'refs/panther/*'`` carries it between CI runs); ``set()`` drops the ref."""
+    if not keys:
+        git(repo, "update-ref", "-d", pending_ref(target), check=False)
+        return
+    blob = git(repo, "hash-object", "-w", "--stdin", input=json.dumps(sorted(keys)).encode())
+    git(repo, "update-ref", pending_ref(target), blob.strip())

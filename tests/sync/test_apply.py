@@ -175,3 +175,30 @@ def test_every_kind_deploys_and_a_refresh_finds_no_drift(make_repo: Any, standin
     plan, summary, _ = sync(repo, standin)
     assert [c.label for c in plan.changes] == ["queries/Saved One"] and summary.deleted == 1
     assert deployed(standin) == desired(repo.path)
+
+
+def test_objects_of_an_unfinished_sync_are_deleted_when_their_spec_goes(make_repo: Any, standin: Any) -> None:
+    from pytest_panther.sync.state import read_pending
+
+    repo = make_repo()
+    repo.add_rule("Base.Rule", "base")
+    base = repo.commit()
+    sync(repo, standin)
+    repo.add_rule("Short.Lived", "short")
+    repo.add_rule("Will.Fail", "will_fail")
+    repo.commit()
+    standin.inject(method="PUT", path_regex="^/rules/Will.Fail$", status=400, times=1)
+    _, summary, _ = sync(repo, standin)
+    assert summary.failures == ["rules/Will.Fail: PUT /rules/Will.Fail: 400 injected fault"]
+    assert read_synced(repo.path, "default") == base
+    assert read_pending(repo.path, "default") == {("rules", "Short.Lived"), ("rules", "Will.Fail")}
+    repo.remove("rules/short.yml")  # removed before any sync finished
+    repo.commit()
+    plan, summary, _ = sync(repo, standin)
+    assert [f"{c.action} {c.label} ({c.reason})" for c in plan.changes] == [
+        "create rules/Will.Fail (new)",
+        "delete rules/Short.Lived (written by an unfinished sync, no longer defined)",
+    ]
+    assert summary.ok and summary.ref_moved
+    assert read_pending(repo.path, "default") == set()
+    assert deployed(standin) == desired(repo.path)
