@@ -132,6 +132,9 @@ def apply_plan(repo: Path, plan: Plan, client: Writer, *, out: TextIO | None = N
     progress = _Progress(len(changes), out, tty)
     stopped = False
     written: set[tuple[str, str]] = set()
+    planned = {(c.resource, c.id) for c in changes if c.action != "delete"}
+    if planned - plan.pending:  # recorded before any call, so that it survives a kill -9
+        write_pending(repo, plan.target.name, plan.pending | planned)
     for change in changes:
         if stopped:
             summary.failed += 1
@@ -166,5 +169,6 @@ def apply_plan(repo: Path, plan: Plan, client: Writer, *, out: TextIO | None = N
             summary.failures.append(f"{plan.target.ref} not moved: {exc}")
     # What was written while the ref stays behind is ours: remember it so that a later plan
     # deletes it if the spec goes away before a sync finishes (no orphans).
-    write_pending(repo, plan.target.name, set() if summary.ref_moved else plan.pending | written)
+    if plan.pending or planned:
+        write_pending(repo, plan.target.name, set() if summary.ref_moved else plan.pending | written)
     return summary

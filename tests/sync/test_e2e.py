@@ -21,6 +21,7 @@ from synchelpers import GitRepo
 from synchelpers import deployed
 from synchelpers import desired
 
+from pytest_panther.sync.state import read_pending
 from pytest_panther.sync.state import read_synced
 
 PANTHER_GITOPS = str(Path(sys.executable).parent / "panther-gitops")
@@ -324,11 +325,13 @@ def test_kill_9_in_the_middle_of_apply_then_rerun(scenario: Scenario) -> None:
     scenario.outputs += [out, err]
     assert proc.returncode == -signal.SIGKILL
     assert read_synced(scenario.fork.path, "default") == before
+    assert len(read_pending(scenario.fork.path, "default")) == 10  # recorded before the first call
     time.sleep(1.6)  # the in-flight request completes on the server
     rerun = scenario.cli("sync", "apply")
     assert rerun.returncode == 0, rerun.stderr
     created = [w for w in scenario.writes(mark) if w.endswith(" 201")]
     assert len(created) == len(set(created)) == 10
+    assert read_pending(scenario.fork.path, "default") == set()
     scenario.check()
 
 
