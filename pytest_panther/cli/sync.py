@@ -110,6 +110,7 @@ def _status(args: argparse.Namespace) -> int:
     from pytest_panther.sync.git import git
     from pytest_panther.sync.git import rev_parse
     from pytest_panther.sync.run import repo_targets
+    from pytest_panther.sync.state import read_pending
     from pytest_panther.sync.state import read_synced
     from pytest_panther.sync.targets import TargetError
 
@@ -138,6 +139,9 @@ def _status(args: argparse.Namespace) -> int:
         else:
             ahead = git(repo, "rev-list", "--count", f"{synced}..{head}") if head else "?"
             state = f"synced at {synced[:12]}; HEAD is {ahead} commit(s) ahead"
+        pending = read_pending(repo, target.name)
+        if pending:
+            state += f"; {len(pending)} object(s) written by an unfinished sync (the next apply finishes it)"
         token = "set" if target.token_env in os.environ else "NOT SET"
         print(f"{target.name}: {target.host} branch {target.deploy_branch}, token ${target.token_env} {token}: {state}")
     return 0
