@@ -33,6 +33,7 @@ __all__ = ["DEFAULT_TARGET", "Target", "TargetError", "load_targets", "select_ta
 DEFAULT_TARGET = "default"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _OVERRIDES = ("output_ids", "enabled")
+_KEYS = ("host", "host_env", "token_env", "deploy_branch", *_OVERRIDES, "timeout", "retries", "backoff_factor", "max_backoff")
 
 
 class TargetError(Exception):
@@ -112,6 +113,9 @@ def load_targets(pyproject: str | None, env: Mapping[str, str] | None = None) ->
         where = f"pyproject.toml [tool.pytest-panther.targets.{name}]"
         if not isinstance(table, dict) or not _NAME.match(name):
             raise TargetError(f"{where}: a target is a table with a simple name")
+        unknown = sorted(set(table) - set(_KEYS))
+        if unknown:
+            raise TargetError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(_KEYS)})")
         host = table.get("host") or (env.get(table["host_env"], "") if "host_env" in table else "")
         if not host:
             raise TargetError(f"{where}: set host = \"https://api.<your-panther-domain>\" or host_env")

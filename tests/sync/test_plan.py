@@ -268,6 +268,8 @@ def test_targets_from_env_and_pyproject() -> None:
         select_target(targets, "dev")
     with pytest.raises(TargetError, match=r"^no target configured"):
         select_target(load_targets(None, {}), None)
+    with pytest.raises(TargetError, match=r"targets.x\]: unknown key\(s\) outputs \(known: host, host_env, token_env"):
+        load_targets('[tool.pytest-panther.targets.x]\nhost = "h"\noutputs = []\n', {})
     with pytest.raises(TargetError, match=r"output_ids must be a list of destination IDs"):
         load_targets('[tool.pytest-panther.targets.x]\nhost = "h"\noutput_ids = "c"\n', {})
 
