@@ -90,7 +90,7 @@ class _Quiet:
                 self.small = sum(counts[:3]) <= self.LIMIT
         for line in lines:
             if self.small or line.startswith(("target ", "plan: ", "note: ", "error: ", "failed")):
-                self.err.write(line if line.endswith("\n") else line + "\n")
+                self.err.write(f"{PREFIX} {line.rstrip()}\n")
         return len(text)
 
     def flush(self) -> None:
@@ -137,9 +137,7 @@ def run_hook(
 
 
 def _run(repo: Path, stage: str, args: list[str], target_name: str | None, env: Mapping[str, str], err: TextIO) -> None:
-    from pytest_panther.sync.client import ApiError
     from pytest_panther.sync.run import repo_targets
-    from pytest_panther.sync.run import sync_target
 
     if stage not in STAGES:
         err.write(f"{PREFIX} unknown hook stage {stage!r} (expected one of {', '.join(STAGES)})\n")
@@ -165,6 +163,9 @@ def _run(repo: Path, stage: str, args: list[str], target_name: str | None, env: 
         wanted = ", ".join(sorted({t.deploy_branch for t in targets.values()}))
         err.write(f"{PREFIX} HEAD is on {branch or 'a detached HEAD'}, not a deploy branch ({wanted}); nothing synced\n")
         return
+    from pytest_panther.sync.client import ApiError  # requests is slow to import: only now
+    from pytest_panther.sync.run import sync_target
+
     timeout = float(env.get("PANTHER_SYNC_LOCK_TIMEOUT", "300"))
     with sync_lock(repo, timeout):
         if rebase_in_progress(repo):  # started while we waited

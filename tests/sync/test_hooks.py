@@ -162,12 +162,17 @@ def test_a_large_first_sync_shows_totals_not_every_line() -> None:
     quiet.write("created rules/R.0\n")
     quiet.write("failed: PUT /rules/R.1: 400 bad rules/R.1\n")
     assert err.getvalue() == (
-        "target default (http://h): a..b (incremental)\n"
-        "plan: 30 to create, 0 to update, 0 to delete, 2 unchanged\n"
-        "failed: PUT /rules/R.1: 400 bad rules/R.1\n"
+        "panther-sync: target default (http://h): a..b (incremental)\n"
+        "panther-sync: plan: 30 to create, 0 to update, 0 to delete, 2 unchanged\n"
+        "panther-sync: failed: PUT /rules/R.1: 400 bad rules/R.1\n"
     )
     small = io.StringIO()
     quiet = _Quiet(small)
     quiet.write("target t\n  + create rules/A  (new)\nplan: 1 to create, 0 to update, 0 to delete, 0 unchanged\n")
     quiet.write("created rules/A\n")
-    assert small.getvalue().splitlines() == ["target t", "  + create rules/A  (new)", "plan: 1 to create, 0 to update, 0 to delete, 0 unchanged", "created rules/A"]
+    assert small.getvalue().splitlines() == [
+        "panther-sync: target t",
+        "panther-sync:   + create rules/A  (new)",
+        "panther-sync: plan: 1 to create, 0 to update, 0 to delete, 0 unchanged",
+        "panther-sync: created rules/A",
+    ]
