@@ -67,10 +67,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SpecFile | None:
-    if file_path.suffix not in (".yml", ".yaml"):
-        return None
     panther = parent.config.stash[SESSION]
-    if not panther.spec_file_known(file_path):
+    if file_path.suffix in (".yml", ".yaml"):
+        if not panther.spec_file_known(file_path):
+            return None
+    elif str(file_path) not in panther.problem_files:  # e.g. a bad [tool.pytest-panther] table
         return None
     return SpecFile.from_parent(parent, path=file_path, panther=panther)
 

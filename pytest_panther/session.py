@@ -60,11 +60,19 @@ class PantherSession:
         cache_plugin = getattr(self.config, "cache", None)  # absent with -p no:cacheprovider
         cache = cache_plugin.mkdir("panther") if cache_plugin is not None else None
         repo = load_repository(self.root, self.settings.paths, cache_dir=cache)
-        overrides = _optional("pytest_panther.upstream.overrides")
         self.override_errors: list[YamlError] = []
+        overrides = _optional("pytest_panther.upstream.overrides")
         if overrides is not None:
-            found, errors = overrides.load_overrides(self.root)
-            self.override_errors = list(errors) + list(overrides.apply_overrides(repo, found))
+            config = importlib.import_module("pytest_panther.upstream.config")
+            try:
+                folder = config.read_config(self.root).overrides
+            except config.ConfigError as exc:
+                pyproject = self.root / "pyproject.toml"
+                message = str(exc).removeprefix(f"{pyproject}: ")
+                self.override_errors.append(YamlError(pyproject, 1, 1, message))
+                folder = "overrides"
+            found, errors = overrides.load_overrides(self.root, folder)
+            self.override_errors += list(errors) + list(overrides.apply_overrides(repo, found))
         return repo
 
     @cached_property
@@ -92,6 +100,11 @@ class PantherSession:
     def _known_files(self) -> frozenset[str]:
         repo = self.repo
         return frozenset(str(p) for p in (*repo.by_path, *repo.errors_by_path, *self.problems))
+
+    @cached_property
+    def problem_files(self) -> frozenset[str]:
+        """Files with validation problems (specs, override files, ``pyproject.toml``)."""
+        return frozenset(str(p) for p in self.problems)
 
     def spec_file_known(self, path: Path) -> bool:
         """True when ``path`` is a spec (or a broken YAML file) under the panther paths."""

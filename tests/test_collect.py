@@ -95,3 +95,20 @@ def test_global_helper_unittest_files_import_helpers_by_global_id(repo: Detectio
                "import unittest\nimport my_helpers\n\nclass T(unittest.TestCase):\n"
                "    def test_double(self):\n        self.assertEqual(my_helpers.double(2), 4)\n")
     repo.pytester.runpytest("-q").assert_outcomes(passed=1)
+
+
+def test_override_problems_fail_a_validate_item(repo: DetectionRepo) -> None:
+    repo.rule("bad", SIMPLE_RULE, SIMPLE_TESTS)
+    repo.write("overrides/Test.bad.yml", "Severity: Critical\nTags: [Team]\n")
+    repo.write("overrides/Test.gone.yml", "Severity: Low\n")
+    result = repo.pytester.runpytest("-q")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["overrides/Test.gone.yml:1:1: *Test.gone*"])
+
+
+def test_bad_upstream_table_in_pyproject_is_reported(repo: DetectionRepo) -> None:
+    repo.rule("bad", SIMPLE_RULE, SIMPLE_TESTS)
+    repo.write("pyproject.toml", "[tool.pytest-panther.upstream]\nsurprise = 1\n")
+    result = repo.pytester.runpytest("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["pyproject.toml:1:1: *unknown key(s) surprise*"])
