@@ -9,6 +9,11 @@ errors. Exit 0 when there is no problem, 1 otherwise.
 Files outside the spec folders (``--folder``, default
 :data:`~pytest_panther.spec.repository.DEFAULT_PATHS`), such as ``templates/`` scaffolds, are not
 specs and are never reported.
+
+Override files (:mod:`pytest_panther.upstream.overrides`, folder ``overrides`` of
+``[tool.pytest-panther.upstream]``) are applied before validating, so the patched specs are
+checked; their own problems (bad field, unknown detection ID, …) are reported on the override
+file, and a bad upstream setting in ``pyproject.toml`` on that file.
 """
 from __future__ import annotations
 
@@ -20,9 +25,14 @@ from typing import Any
 
 from pytest_panther.spec.crosscheck import validate_repository
 from pytest_panther.spec.repository import DEFAULT_PATHS
+from pytest_panther.spec.repository import Repository
 from pytest_panther.spec.repository import load_repository
 from pytest_panther.spec.validate import ValidationOptions
 from pytest_panther.spec.yaml import YamlError
+from pytest_panther.upstream.config import ConfigError
+from pytest_panther.upstream.config import read_config
+from pytest_panther.upstream.overrides import apply_overrides
+from pytest_panther.upstream.overrides import load_overrides
 
 __all__ = ["register", "run_validate"]
 
@@ -52,8 +62,12 @@ def run_validate(args: argparse.Namespace) -> int:
         print(f"panther-gitops validate: --root {root} is not a directory", file=sys.stderr)
         return 2
     repo = load_repository(root, tuple(args.folder) if args.folder else DEFAULT_PATHS)
+    override_errors = _apply_overrides(repo.root, repo)
     options = ValidationOptions(allow_extra_keys=args.allow_extra_keys, extra_keys_allowlist=frozenset(args.extra_key))
     problems = validate_repository(repo, options)
+    for error in override_errors:
+        problems.setdefault(Path(error.path), []).append(error)
+    problems = {path: sorted(problems[path], key=lambda e: (e.line, e.col)) for path in sorted(problems)}
     selected = [p.resolve() for p in args.paths]
     python_files = [p for p in selected if p.suffix == ".py" and p.is_file()]
     if python_files:
@@ -77,6 +91,21 @@ def run_validate(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     return 0
+
+
+def _apply_overrides(root: Path, repo: Repository) -> list[YamlError]:
+    """Apply the overrides of the configured folder to ``repo``; return their problems (and a bad
+    ``[tool.pytest-panther.upstream]`` setting, reported at ``pyproject.toml:1:1``; the default
+    folder is used then)."""
+    errors: list[YamlError] = []
+    folder = "overrides"
+    try:
+        folder = read_config(root).overrides
+    except ConfigError as exc:
+        pyproject = root / "pyproject.toml"
+        errors.append(YamlError(pyproject, 1, 1, str(exc).removeprefix(f"{pyproject}: ")))
+    overrides, load_errors = load_overrides(root, folder)
+    return errors + load_errors + apply_overrides(repo, overrides)
 
 
 def _under(path: Path, selected: Path) -> bool:

@@ -84,3 +84,40 @@ def test_missing_root_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFix
 def test_empty_repository_is_fine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     assert run(capsys) == (0, [], "")
+
+
+def test_overrides_of_the_configured_folder_are_checked(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo, {
+        "pyproject.toml": '[tool.pytest-panther.upstream]\noverrides = "custom"\n',
+        "custom/Good.yml": "Severity: Loud\n",
+        "custom/Gone.yml": "RuleID: Goood\nEnabled: false\n",
+        "custom/P.yml": "Enabled: false\n",
+        "overrides/Nope.yml": "Enabled: false\n",  # not the configured folder: ignored
+    })
+    code, lines, err = run(capsys, "custom", "policies")
+    assert code == 1
+    assert lines == [
+        "custom/Gone.yml:1:9: override for unknown detection ID 'Goood': upstream removed or renamed it (did you mean 'Good'?)",
+        "custom/Good.yml:1:11: Severity must be one of Info, Low, Medium, High, Critical, not 'Loud'",
+        "policies/p.yml:5:11: Severity: 'low' is not one of Info, Low, Medium, High, Critical (did you mean 'Low'?)",
+    ]
+    assert err == "3 problems in 3 files\n"
+    assert run(capsys, "rules/good.yml")[:2] == (0, [])
+
+
+def test_overridden_specs_are_validated_patched(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo, {"overrides/Good.yml": "Tests:\n  add:\n    - Name: no log\n      ExpectedResult: true\n"})
+    code, lines, _ = run(capsys, "rules/good.yml")
+    assert code == 1
+    assert lines == ["rules/good.yml:1:1: Tests[0]: missing required key 'Log'"]
+
+
+def test_a_bad_upstream_setting_is_a_problem_not_a_traceback(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo, {"pyproject.toml": "[tool.pytest-panther.upstream]\noverrides = 3\n", "overrides/Gone.yml": "Enabled: false\n"})
+    code, lines, _ = run(capsys, "pyproject.toml", "overrides")
+    assert code == 1
+    assert lines == [
+        "overrides/Gone.yml:1:1: override for unknown detection ID 'Gone': upstream removed or renamed it "
+        "(delete the override if the detection is gone for good)",
+        "pyproject.toml:1:1: [tool.pytest-panther.upstream] overrides must be a string, not 3",
+    ]
