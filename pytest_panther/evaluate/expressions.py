@@ -21,7 +21,7 @@ from pytest_panther.evaluate.keys import KEY_SPECIFIERS
 from pytest_panther.evaluate.keys import compile_key_spec
 from pytest_panther.spec.yaml import Document
 
-__all__ = ["COMBINATORS", "Predicate", "compile_match_list", "condition_error"]
+__all__ = ["COMBINATORS", "Predicate", "combinator_children", "compile_match_list", "condition_error"]
 
 Predicate = Callable[[Any], bool]
 Keys = Sequence[str | int]
@@ -40,6 +40,23 @@ def condition_error(document: Document, keys: Keys, name: Any, known: Sequence[s
     close = difflib.get_close_matches(str(name), known, n=1) if isinstance(name, str) else []
     hint = f"did you mean {close[0]!r}?" if close else "see the Panther match-expression conditions"
     return document.error([*keys, "Condition"], f"unknown Condition {name!r}", hint)
+
+
+def combinator_children(document: Document, keys: Keys, expr: Mapping[str, Any], name: str, what: str) -> list[Any]:
+    """The child list of combinator ``name`` (All, Any, ...) in the expression ``expr`` at ``keys``.
+
+    Shared by match expressions and ``InlineFilters`` (:mod:`pytest_panther.evaluate.inline_filters`).
+
+    :raises YamlError: at the first other key when ``expr`` holds anything besides ``name``, or at
+        ``name`` when its value is not a list (``"<name> must be a list of <what>"``).
+    """
+    if len(expr) > 1:
+        other = next(k for k in expr if k != name)
+        raise document.error([*keys, other], f"{name} cannot be combined with {other!r} in one expression", "nest it in its own list item", of_key=True)
+    children = expr[name]
+    if not isinstance(children, list):
+        raise document.error([*keys, name], f"{name} must be a list of {what}")
+    return children
 
 
 def compile_match_list(document: Document, keys: Keys, items: Any, options: c.MatchOptions) -> Predicate:
@@ -62,12 +79,7 @@ def compile_expression(document: Document, keys: Keys, expr: Any, options: c.Mat
     combinators = [k for k in COMBINATORS if k in expr]
     if combinators:
         name = combinators[0]
-        if len(expr) > 1:
-            other = next(k for k in expr if k != name)
-            raise document.error([*keys, other], f"{name} cannot be combined with {other!r} in one expression", "nest it in its own list item", of_key=True)
-        children = expr[name]
-        if not isinstance(children, list):
-            raise document.error([*keys, name], f"{name} must be a list of match expressions")
+        children = combinator_children(document, keys, expr, name, "match expressions")
         return COMBINATORS[name]([compile_expression(document, [*keys, name, i], ch, options) for i, ch in enumerate(children)])
     if "Condition" not in expr:
         raise document.error(keys, "match expression has no Condition", "or use a combinator: All, Any, OnlyOne, None")

@@ -32,6 +32,7 @@ import jmespath
 from jmespath.exceptions import JMESPathError
 
 from pytest_panther.evaluate.conditions import all_condition_names
+from pytest_panther.evaluate.expressions import combinator_children
 from pytest_panther.evaluate.expressions import condition_error
 from pytest_panther.evaluate.keys import enrichment_target
 from pytest_panther.spec.model import Spec
@@ -114,12 +115,7 @@ def _node(document: Document, keys: Keys, expr: Any) -> dict[str, Any]:
             raise document.error([*keys, key], f"{key} is not allowed in InlineFilters", "filters take KeyPath or Enrichment, and All/Any", of_key=True)
     for name, op in (("All", "and"), ("Any", "or")):
         if name in expr:
-            if len(expr) > 1:
-                other = next(k for k in expr if k != name)
-                raise document.error([*keys, other], f"{name} cannot be combined with {other!r} in one expression", "nest it in its own list item", of_key=True)
-            children = expr[name]
-            if not isinstance(children, list):
-                raise document.error([*keys, name], f"{name} must be a list of filter expressions")
+            children = combinator_children(document, keys, expr, name, "filter expressions")
             nodes = [_node(document, [*keys, name, i], child) for i, child in enumerate(children)]
             if op == "or" and not nodes:
                 return {"not": [{}]}

@@ -144,6 +144,8 @@ def test_filters_are_ignored_for_scheduled_rules(rule_py: Path) -> None:
         ([{"KeyPath": "a", "Condition": "IsNullOrEmpty", "Value": "x"}], f"{P}:5:73: IsNullOrEmpty takes no Value"),
         ([{"All": [{"KeyPath": "a", "Condition": "Equals", "Value": 1, "Note": 2}]}], f"{P}:5:78: unknown key 'Note' in a filter expression (allowed: Condition, Enrichment, KeyPath, Value, Values)"),
         ([{"Condition": "Equals", "Value": 1}], f"{P}:5:17: filter expression needs KeyPath or Enrichment"),
+        ([{"Any": {"KeyPath": "a"}}], f"{P}:5:25: Any must be a list of filter expressions"),
+        ([{"All": [], "KeyPath": "a"}], f"{P}:5:29: All cannot be combined with 'KeyPath' in one expression (nest it in its own list item)"),
     ],
 )
 def test_bad_filters_are_located_errors(filters: Any, message: str) -> None:
