@@ -19,8 +19,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from pytest_panther.sync.loopback import is_loopback
 from pytest_panther.sync.standin import StandinServer
-from pytest_panther.sync.standin.server import is_loopback
 
 __all__ = ["register", "run_standin"]
 

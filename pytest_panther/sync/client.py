@@ -22,7 +22,6 @@ text (any echo of it in a reply is replaced by ``***``).
 """
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 from urllib.parse import quote
 from urllib.parse import urlencode
@@ -31,6 +30,8 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
+
+from pytest_panther.sync.loopback import is_loopback
 
 __all__ = ["RESOURCES", "ApiError", "PantherClient", "normalise_host"]
 
@@ -71,15 +72,6 @@ class _Retry(Retry):
         return min(super().parse_retry_after(retry_after), self.backoff_max)
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def normalise_host(host: str) -> str:
     """The REST base URL for ``host``, without a trailing slash.
 
@@ -97,7 +89,7 @@ def normalise_host(host: str) -> str:
         raise ValueError(f"Panther API host must be an https:// URL, got scheme {split.scheme!r}")
     if not split.hostname:
         raise ValueError(f"Panther API host has no host name: {host!r}")
-    if scheme == "http" and not _is_loopback(split.hostname):
+    if scheme == "http" and not is_loopback(split.hostname):
         raise ValueError(
             f"refusing plain http:// to {split.hostname}: the API token would travel unencrypted "
             "(use https://; http:// is allowed only for loopback hosts such as 127.0.0.1)"

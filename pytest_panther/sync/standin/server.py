@@ -3,7 +3,6 @@ to run one in a background thread (tests, the ``panther-gitops standin`` command
 """
 from __future__ import annotations
 
-import ipaddress
 import socket
 import sys
 import threading
@@ -16,23 +15,13 @@ from typing import Any
 from urllib.parse import parse_qsl
 from urllib.parse import urlsplit
 
+from pytest_panther.sync.loopback import is_loopback
 from pytest_panther.sync.standin.app import StandinApp
 from pytest_panther.sync.standin.controls import parse_fault
 from pytest_panther.sync.standin.wire import Request
 from pytest_panther.sync.standin.wire import error
 
-__all__ = ["StandinHTTPServer", "StandinServer", "is_loopback"]
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost``, 127.0.0.0/8 and ``::1`` (brackets allowed)."""
-    host = host.strip("[]")
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+__all__ = ["StandinHTTPServer", "StandinServer"]
 
 
 class _Handler(BaseHTTPRequestHandler):
