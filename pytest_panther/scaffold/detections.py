@@ -92,18 +92,26 @@ def _header(request: NewDetection) -> dict[str, Any]:
     }
 
 
+def _alerting_fields(request: NewDetection) -> dict[str, Any]:
+    """Severity, dedup, threshold and the TODO prose shared by rules, simple and scheduled rules
+    (in this order: it is the order of the written YAML)."""
+    return {
+        "Severity": request.severity,
+        "DedupPeriodMinutes": 60,
+        "Threshold": 1,
+        "Description": f"TODO: what {request.names.display} detects and why it matters.",
+        "Runbook": "TODO: the first steps of whoever receives this alert.",
+        "Tags": ["TODO"],
+    }
+
+
 def _rule_spec(request: NewDetection, stem: str) -> dict[str, Any]:
     log_type = request.log_types[0]
     spec = _header(request)
     if request.kind != "simple":
         spec["Filename"] = f"{stem}.py"
     spec["LogTypes"] = list(request.log_types)
-    spec["Severity"] = request.severity
-    spec["DedupPeriodMinutes"] = 60
-    spec["Threshold"] = 1
-    spec["Description"] = f"TODO: what {request.names.display} detects and why it matters."
-    spec["Runbook"] = "TODO: the first steps of whoever receives this alert."
-    spec["Tags"] = ["TODO"]
+    spec.update(_alerting_fields(request))
     if request.kind == "simple":
         action_path, actor_path = templates.event_fields(log_type)
         spec["Detection"] = [
@@ -132,12 +140,7 @@ def _key(path: tuple[str, ...]) -> dict[str, str]:
 def _scheduled_spec(request: NewDetection, stem: str, query: str) -> dict[str, Any]:
     spec = _header(request)
     spec.update(AnalysisType="scheduled_rule", Filename=f"{stem}.py", ScheduledQueries=[query])
-    spec["Severity"] = request.severity
-    spec["DedupPeriodMinutes"] = 60
-    spec["Threshold"] = 1
-    spec["Description"] = f"TODO: what {request.names.display} detects and why it matters."
-    spec["Runbook"] = "TODO: the first steps of whoever receives this alert."
-    spec["Tags"] = ["TODO"]
+    spec.update(_alerting_fields(request))
     spec["Tests"] = [
         {"Name": "Many calls by one actor alert", "ExpectedResult": True,
          "Log": {"actor": _ACTORS[0], "event_count": 250}},
