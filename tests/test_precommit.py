@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from gitrepo import GIT_ENV
 
 from pytest_panther.spec.yaml import load_file
 
@@ -59,9 +60,7 @@ def env(tmp_path: Path) -> dict[str, str]:
         **os.environ,
         "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
         "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
-        "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
-        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid",
-        "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+        **GIT_ENV,
     }
 
 

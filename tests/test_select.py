@@ -1,12 +1,13 @@
 """Which detections a change touches (pytest_panther.select), on small git repositories."""
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from gitrepo import git
+from gitrepo import make_repo
+from gitrepo import write
 
 from pytest_panther.select import GitError
 from pytest_panther.select import affected_spec_files
@@ -16,23 +17,6 @@ from pytest_panther.select import imported_modules
 from pytest_panther.select import spec_files_for
 from pytest_panther.spec.repository import Repository
 from pytest_panther.spec.repository import load_repository
-
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.invalid", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
-}
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True,
-                          env={**os.environ, **GIT_ENV}).stdout
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
 
 
 def rule(rule_id: str, filename: str | None, log_types: list[str], extra: str = "") -> str:
@@ -90,13 +74,7 @@ Select = Callable[[Path, list[str]], set[str]]
 
 @pytest.fixture
 def repo_root(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
-    write(root, FILES)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "one")
-    return root
+    return make_repo(tmp_path / "repo", FILES)
 
 
 def _rel(root: Path, paths: set[Path]) -> set[str]:
