@@ -68,10 +68,13 @@ class DetectionNode(pytest.Collector):
     def __init__(self, *, spec: Spec, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.spec = spec
-        self.add_marker(pytest.mark.xdist_group(name=str(spec.path)))
+        if self.config.pluginmanager.hasplugin("xdist") and self.config.getoption("dist", "no") != "no":
+            self.add_marker(pytest.mark.xdist_group(name=str(spec.path)))
         for marker in _markers(spec):
             self.add_marker(marker)
-        self.extra_keyword_matches.update(spec.log_types + spec.tags + [spec.severity, spec.kind])
+        # No extra -k keywords: every report copies its item's keywords and the terminal keeps all
+        # reports, so each keyword costs ~10k dict entries on panther-analysis. Select log types,
+        # tags and severities with -m (markers above); -k matches IDs and test names.
 
     @property
     def panther(self) -> PantherSession:
@@ -82,6 +85,7 @@ class DetectionNode(pytest.Collector):
         settings = self.panther.settings
         cases = self.panther.test_cases_of(self.spec)
         seen: dict[str, TestCase] = {}
+        last: TestCaseItem | None = None
         for case in cases:
             name = case.name
             first = seen.get(name)
@@ -94,12 +98,14 @@ class DetectionNode(pytest.Collector):
                 )
                 continue
             seen[name] = case
-            item = TestCaseItem.from_parent(self, name=name, spec=self.spec, case=case)
+            item = last = TestCaseItem.from_parent(self, name=name, spec=self.spec, case=case)
             if settings.skip_disabled and not self.spec.enabled:
                 item.add_marker(pytest.mark.skip(reason="detection disabled (--panther-skip-disabled)"))
             elif not self.panther.can_evaluate(self.spec.kind):
                 item.add_marker(pytest.mark.skip(reason=_NOT_LOCAL_REASON[self.spec.kind]))
             yield item
+        if last is not None:
+            last.releases_detection = True
         shortfall = minimum_tests_shortfall(self.spec, cases, settings.minimum_tests)
         if shortfall:
             item = MinimumTestsItem.from_parent(self, name="[minimum tests]", message=shortfall)
@@ -148,6 +154,9 @@ class TestCaseItem(pytest.Item):
         self.spec = spec
         self.case = case
         self.user_properties.append(("panther_detection", spec.id))
+        #: The detection's last test case: its module is dropped afterwards (a run keeps one
+        #: detection module alive at a time, not all ~1,000 of panther-analysis).
+        self.releases_detection = False
 
     @property
     def panther(self) -> PantherSession:
@@ -155,7 +164,11 @@ class TestCaseItem(pytest.Item):
         return self.parent.panther
 
     def runtest(self) -> None:
-        failure = run_item(self.panther, self.spec, self.case)
+        try:
+            failure = run_item(self.panther, self.spec, self.case)
+        finally:
+            if self.releases_detection:
+                self.panther.release(self.spec)
         if failure is not None:
             raise PantherFailure(failure)
 

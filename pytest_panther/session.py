@@ -145,6 +145,10 @@ class PantherSession:
             self._loaded[spec.path] = loaded
         return loaded
 
+    def release(self, spec: Spec) -> None:
+        """Forget the loaded detection of ``spec`` (after its last test; loaded again if needed)."""
+        self._loaded.pop(spec.path, None)
+
     def _load(self, spec: Spec) -> LoadedDetection:
         filters = None
         if spec.data.get("InlineFilters"):

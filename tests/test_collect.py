@@ -77,7 +77,8 @@ def test_markers_allow_m_selection(repo: DetectionRepo) -> None:
     repo.pytester.runpytest("-q", "-m", "severity_high and rule").assert_outcomes(passed=2)
     repo.pytester.runpytest("-q", "-m", "log_type(name='AWS.CloudTrail')").assert_outcomes(passed=2)
     repo.pytester.runpytest("-q", "-m", "tag(name='Initial Access')").assert_outcomes(passed=2)
-    repo.pytester.runpytest("-q", "-k", "AWS.S3.Bucket").assert_outcomes(passed=1)
+    repo.pytester.runpytest("-q", "-m", "log_type(name='AWS.S3.Bucket')").assert_outcomes(passed=1)
+    repo.pytester.runpytest("-q", "-k", "Test.bad and alerts").assert_outcomes(passed=1)
 
 
 def test_junit_has_one_testcase_per_case(repo: DetectionRepo) -> None:
