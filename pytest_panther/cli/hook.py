@@ -12,6 +12,12 @@ is the working directory) and never write to any file:
   those files can involve (specs defining their IDs or the IDs they name, every data model when
   one is checked). A two-file problem reported on another file is shown when it names one of
   them (a duplicate ID goes to the second file in path order).
+  Overrides (:mod:`pytest_panther.upstream.overrides`, folder ``overrides`` of
+  ``[tool.pytest-panther.upstream]``) of the loaded specs' IDs are applied first, so patched specs
+  are validated; the others are not read. Override files among FILES are checked (fields, a
+  duplicate, an ID that no spec of the whole working tree has, read as
+  :func:`pytest_panther.upstream.history.spec_ids_in` does) and the spec each patches is
+  validated too. A bad upstream setting is reported on ``pyproject.toml``.
 * ``test`` runs pytest in-process on the detections the change affects
   (:func:`pytest_panther.select.affected_spec_files`), with ``-q -p no:cacheprovider``, and
   returns pytest's exit code, except 5 (nothing collected), which is 0.
@@ -36,6 +42,7 @@ from pytest_panther.select import SpecIndex
 from pytest_panther.select import affected_spec_files
 from pytest_panther.select import changed_files
 from pytest_panther.spec.repository import DEFAULT_PATHS
+from pytest_panther.spec.repository import Repository
 from pytest_panther.spec.yaml import YamlError
 
 __all__ = ["hook_test", "hook_validate", "ini_value", "register"]
@@ -123,7 +130,10 @@ def hook_validate(args: argparse.Namespace) -> int:
     index = SpecIndex(root, paths)
     given = [Path(f) for f in args.filenames]
     targets = index.spec_files_for(given)
+    overrides = _Overrides(index, {index.norm.changed(f) for f in given})
+    targets |= overrides.overridden_files()
     repo = index.repository_for(targets)
+    override_problems = overrides.apply(repo, targets)
     from pytest_panther.spec.crosscheck import validate_repository
     from pytest_panther.spec.validate import ValidationOptions
 
@@ -141,6 +151,7 @@ def hook_validate(args: argparse.Namespace) -> int:
         for e in found[path]
         if path in targets or any(name in e.hint or name in e.message for name in names)
     ]
+    problems += override_problems
     folders = [index.root / rel for rel in paths]
     for path in sorted(index.norm.changed(f) for f in given if f.suffix == ".py"):
         if not any(path.is_relative_to(folder) for folder in folders):
@@ -151,6 +162,72 @@ def hook_validate(args: argparse.Namespace) -> int:
     for error in sorted(problems, key=lambda e: (e.path, e.line, e.col)):
         print(_show(error))
     return 1 if problems else 0
+
+
+class _Overrides:
+    """The override files ``panther-validate`` needs (:mod:`pytest_panther.upstream.overrides`,
+    folder from ``[tool.pytest-panther.upstream]``), read without loading every one of them."""
+
+    def __init__(self, index: SpecIndex, given: set[Path]) -> None:
+        from pytest_panther.upstream.config import ConfigError
+        from pytest_panther.upstream.config import read_config
+        from pytest_panther.upstream.overrides import override_paths
+
+        self.index = index
+        self.problems: list[YamlError] = []
+        self.folder = "overrides"
+        try:
+            self.folder = Path(read_config(index.root).overrides).as_posix()
+        except ConfigError as exc:
+            pyproject = index.root / "pyproject.toml"
+            self.problems.append(YamlError(pyproject, 1, 1, str(exc).removeprefix(f"{pyproject}: ")))
+        self.files = override_paths(index.root, self.folder)
+        self.given = [path for path in self.files if path in given]
+        self.texts: dict[Path, str] = {}
+
+    def _load(self, files: list[Path]) -> tuple[dict[str, Any], list[YamlError]]:
+        from pytest_panther.upstream.overrides import load_overrides_from_texts
+
+        for path in files:
+            if path not in self.texts:
+                self.texts[path] = self.index.text(path)
+        texts = {_relative(path, self.index.root): self.texts[path] for path in files}
+        return load_overrides_from_texts(self.index.root, texts, self.folder)
+
+    def overridden_files(self) -> set[Path]:
+        """The spec files of the detections the given override files patch (validated patched)."""
+        if not self.given:
+            return set()
+        ids = set(self._load(self.given)[0])
+        return {spec.path for spec in self.index.where(ids) if spec.id in ids}
+
+    def apply(self, repo: Repository, targets: set[Path]) -> list[YamlError]:
+        """Apply to ``repo`` (a partial load) the overrides of its specs' IDs only; return the
+        problems of the given override files (an ID no spec of the whole repository has
+        included), of the overrides of ``targets`` and of ``pyproject.toml``'s upstream table."""
+        from pytest_panther.upstream.history import spec_ids_in
+        from pytest_panther.upstream.overrides import apply_overrides
+        from pytest_panther.upstream.overrides import unknown_id_error
+
+        ids = {spec.id for spec in repo.specs if spec.id}
+        target_ids = {spec.id for spec in repo.specs if spec.path in targets}
+        wanted = [
+            path for path in self.files
+            if path in self.given or path.name.rsplit(".", 1)[0] in ids or any(i in self.index.text(path) for i in ids)
+        ]
+        overrides, errors = self._load(wanted)
+        given = set(self.given)
+        names = [f"{_relative(path, self.index.root)}" for path in self.given]
+        problems = list(self.problems)
+        problems += [e for e in errors if Path(e.path) in given or any(n in e.hint for n in names)]
+        chosen = {i: o for i, o in overrides.items() if i in ids}
+        shown = {o.path for i, o in chosen.items() if i in target_ids or o.path in given}
+        problems += [e for e in apply_overrides(repo, chosen) if Path(e.path) in shown]
+        orphans = [o for i, o in overrides.items() if i not in ids and o.path in given]
+        if orphans:
+            known = spec_ids_in(self.index.text(path) for path in self.index.files)
+            problems += [unknown_id_error(o, known) for o in orphans if o.id not in known]
+        return problems
 
 
 def _staged_deletions(root: Path) -> list[Path]:

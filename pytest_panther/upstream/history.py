@@ -33,6 +33,7 @@ __all__ = [
     "repo_of_files",
     "spec_for_path",
     "spec_ids_at",
+    "spec_ids_in",
 ]
 
 _ID_LINE = re.compile(
@@ -104,8 +105,14 @@ def spec_ids_at(git: Git, rev: str, paths: tuple[str, ...] = DEFAULT_PATHS) -> s
     """The IDs of every spec at ``rev``, read from top-level ID lines (``RuleID: X``, quoted or
     not) without parsing YAML: fast enough for a whole panther-analysis release."""
     files = [f for f in git.files(rev) if _in_paths(f, paths) and f.endswith(_YAML)]
+    return spec_ids_in(git.texts(rev, files).values())
+
+
+def spec_ids_in(texts: Iterable[str]) -> set[str]:
+    """The IDs of the specs whose file contents are ``texts``, read as :func:`spec_ids_at` does
+    (the first top-level ID line of each; texts without one are skipped)."""
     ids: set[str] = set()
-    for text in git.texts(rev, files).values():
+    for text in texts:
         match = _ID_LINE.search(text)
         if match is not None:
             value = next(g for g in match.groups() if g is not None).strip()

@@ -61,6 +61,7 @@ __all__ = [
     "apply_overrides",
     "load_overrides",
     "load_overrides_from_texts",
+    "override_paths",
     "unknown_id_error",
 ]
 
@@ -139,16 +140,20 @@ def load_overrides(root: Path, folder: str = "overrides") -> tuple[dict[str, Ove
     """Every override file under ``root/folder`` (``*.yml``/``*.yaml``, recursive, sorted;
     hidden files skipped), keyed by detection ID, and the problems found. A missing folder
     gives ``({}, [])``. Never raises for bad files."""
-    base = root / folder
-    if not base.is_dir():
-        return {}, []
     documents: list[Document | YamlError] = []
-    for path in _walk(base):
+    for path in override_paths(root, folder):
         try:
             documents.append(load_file(path))
         except YamlError as error:
             documents.append(error)
     return _collect(documents, root)
+
+
+def override_paths(root: Path, folder: str = "overrides") -> list[Path]:
+    """The override files :func:`load_overrides` reads (sorted; [] when the folder is missing),
+    without reading them."""
+    base = root / folder
+    return _walk(base) if base.is_dir() else []
 
 
 def load_overrides_from_texts(root: Path, texts: dict[str, str], folder: str = "overrides") -> tuple[dict[str, Override], list[YamlError]]:

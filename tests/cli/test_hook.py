@@ -162,6 +162,68 @@ def test_validate_settings_from_ini(repo: Path, capsys: pytest.CaptureFixture[st
     assert code == 1 and [line.split(":")[0] for line in out] == ["detections/bad.yml"]
 
 
+NO_LOG = "Tests:\n  add:\n    - Name: team case\n      ExpectedResult: true\n"
+
+
+def test_validate_applies_only_the_overrides_of_the_partial_load(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Other detections' overrides, orphaned ones included, are not loaded; the staged spec's own
+    override is applied, so the patched spec is what gets validated."""
+    write(repo, {"overrides/AWS.RootLogin.yml": NO_LOG, "overrides/Gone.yml": "Enabled: false\n",
+                 "overrides/AWS.RootConsole.yml": "Severity: Loud\n"})
+    assert run(capsys, "validate", "rules/root_login.yml") == (1, [
+        "rules/root_login.yml:9:3: Tests[2]: missing required key 'Log'"])
+    assert run(capsys, "validate", "rules/root_login.py", "packs/aws.yml") == (1, [
+        "rules/root_login.yml:9:3: Tests[2]: missing required key 'Log'"])
+    assert run(capsys, "validate", "global_helpers/aws_helpers.yml") == (0, [])
+
+
+def test_validate_checks_staged_override_files(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo, {
+        "overrides/AWS.RootLogn.yml": "Enabled: false\n",
+        "overrides/console.yml": "RuleID: AWS.RootConsole\nSeverity: Loud\n",
+        "overrides/AWS.RootLogin.yml": "Tags: {add: [Reviewed]}\n",
+        "overrides/other.yml": "RuleID: AWS.RootLogin\nEnabled: false\n",  # not staged
+        "overrides/Gone.yml": "Enabled: false\n",  # not staged
+    })
+    code, out = run(capsys, "validate", "overrides/AWS.RootLogn.yml", "overrides/console.yml", "overrides/AWS.RootLogin.yml")
+    assert code == 1
+    assert out == [
+        "overrides/AWS.RootLogn.yml:1:1: override for unknown detection ID 'AWS.RootLogn': upstream removed or renamed "
+        "it (did you mean 'AWS.RootLogin'?)",
+        "overrides/console.yml:2:11: Severity must be one of Info, Low, Medium, High, Critical, not 'Loud'",
+        "overrides/other.yml:1:9: second override for 'AWS.RootLogin' (first one is overrides/AWS.RootLogin.yml; merge them)",
+    ]
+    assert run(capsys, "validate", "overrides/AWS.RootLogin.yml", "rules/root_console.yml") == (1, [
+        "overrides/other.yml:1:9: second override for 'AWS.RootLogin' (first one is overrides/AWS.RootLogin.yml; merge them)"])
+    assert run(capsys, "validate", "overrides/other.yml") == (1, [
+        "overrides/other.yml:1:9: second override for 'AWS.RootLogin' (first one is overrides/AWS.RootLogin.yml; merge them)"])
+
+
+def test_validate_a_staged_override_validates_the_patched_spec(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo, {"overrides/AWS.RootConsole.yml": NO_LOG})
+    assert run(capsys, "validate", "overrides/AWS.RootConsole.yml") == (1, [
+        "rules/root_console.yml:9:3: Tests[2]: missing required key 'Log'"])
+    write(repo, {"overrides/AWS.RootConsole.yml": "Tests:\n  add:\n    - Name: root\n      ExpectedResult: true\n"
+                                                  "      Log: {}\n"})
+    assert run(capsys, "validate", "overrides/AWS.RootConsole.yml") == (1, [
+        "overrides/AWS.RootConsole.yml:3:7: Tests.add[0]: AWS.RootConsole already has a test named 'root' "
+        "(add it to Tests.remove to replace it)"])
+
+
+def test_validate_overrides_folder_setting(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo, {"pyproject.toml": '[tool.pytest-panther.upstream]\noverrides = "custom"\n',
+                 "custom/AWS.RootLogn.yml": "Enabled: false\n", "overrides/AWS.RootLogn.yml": "Enabled: false\n"})
+    expected = ("custom/AWS.RootLogn.yml:1:1: override for unknown detection ID 'AWS.RootLogn': upstream removed or "
+                "renamed it (did you mean 'AWS.RootLogin'?)")
+    assert run(capsys, "validate", "custom/AWS.RootLogn.yml", "overrides/AWS.RootLogn.yml") == (1, [expected])
+    write(repo, {"pyproject.toml": "[tool.pytest-panther.upstream]\noverrides = 3\n"})
+    assert run(capsys, "validate", "rules/root_login.yml", "overrides/AWS.RootLogn.yml") == (1, [
+        "overrides/AWS.RootLogn.yml:1:1: override for unknown detection ID 'AWS.RootLogn': upstream removed or "
+        "renamed it (did you mean 'AWS.RootLogin'?)",
+        "pyproject.toml:1:1: [tool.pytest-panther.upstream] overrides must be a string, not 3",
+    ])
+
+
 def test_ini_value_order_and_shapes(tmp_path: Path) -> None:
     assert ini_value(tmp_path, "panther_paths") is None
     (tmp_path / "setup.cfg").write_text("[tool:pytest]\npanther_paths = a\n")

@@ -197,3 +197,19 @@ def test_from_texts_as_the_sync_reads_a_commit(tmp_path: Path) -> None:
     repo = load_repository_from_texts(tmp_path, texts)
     assert apply_overrides(repo, overrides) == []
     assert repo.by_id()["Acme.Login.Brute"].severity == "Low"
+
+
+def test_override_paths_are_the_files_load_overrides_reads(tmp_path: Path) -> None:
+    from pytest_panther.upstream.overrides import override_paths
+
+    write(tmp_path, {"custom/b.yaml": "Enabled: false\n", "custom/sub/a.yml": "Enabled: false\n",
+                     "custom/.hidden.yml": "x: 1\n", "custom/notes.txt": "", "custom/.git/c.yml": "x: 1\n"})
+    assert override_paths(tmp_path, "custom") == [tmp_path / "custom/b.yaml", tmp_path / "custom/sub/a.yml"]
+    assert override_paths(tmp_path) == []
+
+
+def test_spec_ids_in_reads_the_first_top_level_id_line() -> None:
+    from pytest_panther.upstream.history import spec_ids_in
+
+    texts = ["AnalysisType: rule\nRuleID: 'A.B'  # c\n", 'PolicyID: "P"\n', "  RuleID: nested\n", "PackID: \n", "x: 1\n"]
+    assert spec_ids_in(texts) == {"A.B", "P"}
