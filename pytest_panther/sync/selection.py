@@ -9,13 +9,17 @@ Read from the commit, like everything the sync deploys:
 * the override files in that folder (:func:`pytest_panther.upstream.overrides.load_overrides_from_texts`),
   applied to each spec with :func:`~pytest_panther.upstream.overrides.apply_override`;
 * pack membership from the ``pack`` specs (:func:`pytest_panther.upstream.packs.deployable_ids`),
-  parsed only when ``packs`` is set.
+  parsed only when ``packs`` is set; then the IDs of the base release ``base``
+  (:func:`pytest_panther.upstream.packs.upstream_ids`, read once per base and process) tell
+  upstream detections that are in no pack, which follow ``unselected``, from the fork's own,
+  which are always deployed.
 
 :attr:`Selection.signature` changes whenever any of these does; the plan then compares every
 spec instead of only those whose blobs changed.
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict
 from dataclasses import dataclass
@@ -32,7 +36,9 @@ from pytest_panther.upstream.config import parse_config
 from pytest_panther.upstream.overrides import Override
 from pytest_panther.upstream.overrides import apply_override
 from pytest_panther.upstream.overrides import load_overrides_from_texts
+from pytest_panther.upstream.git import Git
 from pytest_panther.upstream.packs import deployable_ids
+from pytest_panther.upstream.packs import upstream_ids
 
 if TYPE_CHECKING:
     from pytest_panther.sync.desired import Snapshot
@@ -76,11 +82,25 @@ class Selection:
             if not problems:
                 spec.data = patched
         enabled = {spec.id: (spec.data.get("Enabled") is True if "Enabled" in spec.data else True) for spec in specs}
-        if not self.config.packs:
+        if not self.config.packs or not specs:
             return specs, enabled
         repo = Repository(root=Path("."), specs=[*specs, *self.pack_specs(snap)])
-        chosen = deployable_ids(repo, self.config)
+        chosen = deployable_ids(repo, self.config, _upstream_ids(snap.repo, self.config.base))
         return [s for s in specs if s.id in chosen], chosen
+
+
+def _upstream_ids(repo: Path, base: str) -> frozenset[str] | None:
+    """:func:`~pytest_panther.upstream.packs.upstream_ids` of ``base`` in ``repo``, cached by the
+    commit the tag names (a plan reads it for the synced commit and for HEAD)."""
+    commit = Git(repo).rev(base) if base else None
+    if commit is None:
+        return None
+    return _ids_of_base(str(Path(repo).resolve()), base, commit)
+
+
+@functools.lru_cache(maxsize=8)
+def _ids_of_base(repo: str, base: str, commit: str) -> frozenset[str] | None:
+    return upstream_ids(Path(repo), UpstreamConfig(base=base))
 
 
 def select(snap: Snapshot) -> Selection:

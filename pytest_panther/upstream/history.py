@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 _ID_LINE = re.compile(
-    r"^(?:%s)[ \t]*:[ \t]*(?:\"([^\"\n]*)\"|'([^'\n]*)'|([^#\n]*?))[ \t]*(?:#.*)?$"
+    r"^(?:%s)[ \t]*:[ \t]*(?:\"([^\"\n]*)\"|'([^'\n]*)'|([^#\n]*?))[ \t]*(?:#.*)?\r?$"
     % "|".join(sorted(set(ID_FIELDS.values()))),
     re.MULTILINE,
 )
@@ -104,6 +104,15 @@ def find_ids(git: Git, rev: str, ids: Iterable[str], paths: tuple[str, ...] = DE
 def spec_ids_at(git: Git, rev: str, paths: tuple[str, ...] = DEFAULT_PATHS) -> set[str]:
     """The IDs of every spec at ``rev``, read from top-level ID lines (``RuleID: X``, quoted or
     not) without parsing YAML: fast enough for a whole panther-analysis release."""
+    # The first line per file that starts with an ID key, found by `git grep -m 1` in C (about
+    # twice as fast as reading every blob); the same lines _ID_LINE.search finds, since any line
+    # starting with "<ID key>:" matches it. Git older than 2.38 has no -m: read the blobs then.
+    keys = "|".join(sorted(set(ID_FIELDS.values())))
+    specs = [f"{p.rstrip('/')}/*{suffix}" for p in paths for suffix in _YAML]
+    proc = git.run("-c", "grep.lineNumber=false", "-c", "grep.column=false", "-c", "grep.fallbackToNoIndex=false",
+                   "grep", "-h", "-I", "-m", "1", "-E", f"^({keys})[ \t]*:", rev, "--", *specs, check=False)
+    if proc.returncode in (0, 1):  # 1: no match
+        return spec_ids_in(proc.stdout.splitlines())
     files = [f for f in git.files(rev) if _in_paths(f, paths) and f.endswith(_YAML)]
     return spec_ids_in(git.texts(rev, files).values())
 

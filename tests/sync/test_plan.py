@@ -341,6 +341,32 @@ def test_pack_selection_skips_or_disables_unselected_detections(make_repo: Any) 
     assert {c.id: c.body["enabled"] for c in plan.changes} == {"In.Other": False, "In.Selected": True, "Own.Rule": True}
 
 
+def test_upstream_detections_in_no_pack_follow_the_pack_selection(make_repo: Any) -> None:
+    """The IDs of the base release tell upstream's pack-less detections from the fork's own."""
+    repo = make_repo()
+    for rule_id in ("Up.InPack", "Up.Other", "Up.NoPack"):
+        repo.add_rule(rule_id)
+    repo.write("packs/a.yml", "AnalysisType: pack\nPackID: Pack.A\nPackDefinition:\n  IDs: [Up.InPack]\n")
+    repo.write("packs/b.yml", "AnalysisType: pack\nPackID: Pack.B\nPackDefinition:\n  IDs: [Up.Other]\n")
+    repo.commit("upstream release")
+    repo.git("tag", "v1.0.0")
+    repo.add_rule("Own.Rule")
+    repo.write("pyproject.toml", '[tool.pytest-panther.upstream]\nbase = "v1.0.0"\npacks = ["Pack.A"]\n')
+    repo.commit("fork")
+    plan = make_plan(repo.path, TARGET, Deployment({}))
+    assert [c.id for c in plan.changes] == ["Own.Rule", "Up.InPack"]
+    repo.write("pyproject.toml", '[tool.pytest-panther.upstream]\nbase = "v1.0.0"\npacks = ["Pack.A"]\nunselected = "disable"\n')
+    repo.commit()
+    plan = make_plan(repo.path, TARGET, Deployment({}))
+    assert {c.id: c.body["enabled"] for c in plan.changes} == {
+        "Own.Rule": True, "Up.InPack": True, "Up.NoPack": False, "Up.Other": False}
+    # A base release whose tag this clone lacks: every detection in no pack counts as the fork's.
+    repo.write("pyproject.toml", '[tool.pytest-panther.upstream]\nbase = "v2.0.0"\npacks = ["Pack.A"]\n')
+    repo.commit()
+    plan = make_plan(repo.path, TARGET, Deployment({}))
+    assert [c.id for c in plan.changes] == ["Own.Rule", "Up.InPack", "Up.NoPack"]
+
+
 def test_invalid_upstream_settings_stop_the_plan(make_repo: Any) -> None:
     from pytest_panther.sync.selection import SelectionError
 
