@@ -55,7 +55,9 @@ def is_spec(data: Any) -> bool:
 class TestCase:
     """One entry of a detection's ``Tests`` list.
 
-    ``index`` is its position in the list; ``line`` its 1-based line in the spec file.
+    ``index`` is its position in the (possibly overridden) list; ``line`` its 1-based line in
+    ``path``, the file the case is written in: None for the spec file, an override file's path
+    for a case an override added (:mod:`pytest_panther.upstream.overrides`).
     """
 
     __test__ = False  # not a pytest test class
@@ -63,6 +65,7 @@ class TestCase:
     index: int
     data: Any
     line: int
+    path: Path | None = None
 
     @property
     def name(self) -> str:
@@ -75,11 +78,13 @@ class Spec:
     """One analysis spec file.
 
     ``document`` is the parsed YAML; ``data`` the spec mapping, possibly patched by an override
-    (see :mod:`pytest_panther.upstream.overrides`).
+    (see :mod:`pytest_panther.upstream.overrides`); ``override_tests`` maps the Name of each test
+    case an override added to ``(override file, 1-based line)``.
     """
 
     document: Document
     data: dict[str, Any] = field(default_factory=dict)
+    override_tests: dict[str, tuple[Path, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.data:
@@ -150,13 +155,38 @@ class Spec:
         return "Tests" in self.data
 
     def tests(self) -> list[TestCase]:
-        """The spec's test cases with their lines (an absent or non-list ``Tests`` gives [])."""
+        """The spec's test cases with their lines (an absent or non-list ``Tests`` gives []).
+
+        For an overridden spec, a case kept from the spec file has its line there (matched in
+        order against ``document.data["Tests"]``), a case an override added has its line in the
+        override file (``path`` set, from ``override_tests``); any other case gets the line of
+        the ``Tests`` key."""
         tests = self.data.get("Tests")
         if not isinstance(tests, list):
             return []
+        own = self.document.data.get("Tests") if isinstance(self.document.data, dict) else None
+        lines = self.document.test_lines
+        if tests is own:
+            return [
+                TestCase(index, case, lines[index] if index < len(lines) else self._tests_line())
+                for index, case in enumerate(tests)
+            ]
+        own = own if isinstance(own, list) else []
         cases = []
-        lines = self.document.test_lines if tests is self.document.data.get("Tests") else ()
+        start = 0  # overrides remove and append: kept cases stay in the file's order
         for index, case in enumerate(tests):
-            line = lines[index] if index < len(lines) else self.document.position(("Tests",))[0]
-            cases.append(TestCase(index=index, data=case, line=line))
+            name = case.get("Name") if isinstance(case, dict) else None
+            origin = self.override_tests.get(name) if isinstance(name, str) else None
+            if origin is not None:
+                cases.append(TestCase(index, case, origin[1], origin[0]))
+                continue
+            found = next((k for k in range(start, len(own)) if own[k] == case), None)
+            if found is not None and found < len(lines):
+                start = found + 1
+                cases.append(TestCase(index, case, lines[found]))
+            else:
+                cases.append(TestCase(index, case, self._tests_line()))
         return cases
+
+    def _tests_line(self) -> int:
+        return self.document.position(("Tests",))[0]

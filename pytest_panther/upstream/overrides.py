@@ -359,6 +359,7 @@ def apply_overrides(repo: Repository, overrides: dict[str, Override]) -> list[Ya
             errors.extend(problems)
             if not problems:
                 spec.data = patched
+                spec.override_tests = {name: (override.path, line) for name, line in override.added_tests()}
     return errors
 
 
