@@ -178,7 +178,7 @@ class TestCaseItem(pytest.Item):
         return report.internal_error(self.spec, self.case, excinfo)
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, self.case.line - 1, f"{self.spec.id}: {self.name}"
+        return self.case.path or self.path, self.case.line - 1, f"{self.spec.id}: {self.name}"
 
 
 class ProblemItem(pytest.Item):

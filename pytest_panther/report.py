@@ -27,8 +27,13 @@ _LIBRARY_DIRS = tuple(
 )
 
 
+def _where(spec: Spec, case: TestCase) -> str:
+    """``file:line`` of the test case (an override file for a case an override added)."""
+    return f"{case.path or spec.path}:{case.line}"
+
+
 def _header(spec: Spec, case: TestCase) -> str:
-    return f"{spec.path}:{case.line}: {spec.kind.replace('_', ' ')} {spec.id} / test {case.name!r}"
+    return f"{_where(spec, case)}: {spec.kind.replace('_', ' ')} {spec.id} / test {case.name!r}"
 
 
 def _is_own(filename: str) -> bool:
@@ -118,7 +123,7 @@ def setup_failure(spec: Spec, case: TestCase, error: BaseException) -> str:
 
 def case_problem(spec: Spec, case: TestCase, message: str, hint: str = "") -> str:
     suffix = f" ({hint})" if hint else ""
-    return f"{spec.path}:{case.line}:1: {spec.id} / test {case.name!r}: {message}{suffix}"
+    return f"{_where(spec, case)}:1: {spec.id} / test {case.name!r}: {message}{suffix}"
 
 
 def correlation_failure(spec: Spec, case: TestCase, explanation: str) -> str:

@@ -113,3 +113,17 @@ def test_bad_upstream_table_in_pyproject_is_reported(repo: DetectionRepo) -> Non
     result = repo.pytester.runpytest("-q", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["pyproject.toml:1:1: *unknown key(s) surprise*"])
+
+
+def test_a_test_case_added_by_an_override_is_reported_at_the_override_line(repo: DetectionRepo) -> None:
+    repo.rule("bad", SIMPLE_RULE, SIMPLE_TESTS)
+    repo.write("overrides/Test.bad.yml", """
+        Tests:
+          add:
+            - Name: team case that fails
+              ExpectedResult: true
+              Log: {eventName: Good}
+    """)
+    result = repo.pytester.runpytest("-q")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["overrides/Test.bad.yml:3: rule Test.bad / test 'team case that fails'"])
