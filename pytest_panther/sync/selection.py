@@ -33,10 +33,10 @@ from pytest_panther.spec.repository import load_repository_from_texts
 from pytest_panther.upstream.config import ConfigError
 from pytest_panther.upstream.config import UpstreamConfig
 from pytest_panther.upstream.config import parse_config
+from pytest_panther.upstream.git import Git
 from pytest_panther.upstream.overrides import Override
 from pytest_panther.upstream.overrides import apply_override
 from pytest_panther.upstream.overrides import load_overrides_from_texts
-from pytest_panther.upstream.git import Git
 from pytest_panther.upstream.packs import deployable_ids
 from pytest_panther.upstream.packs import upstream_ids
 
