@@ -59,6 +59,9 @@ class SpecFile(pytest.File):
                 item.user_properties.append(("panther_detection", spec.id))
             yield item
         if spec is not None and spec.is_detection and spec.id:
+            if self.panther.collected_specs is None:
+                self.panther.collected_specs = set()
+            self.panther.collected_specs.add(spec.path)
             yield DetectionNode.from_parent(self, name=spec.id, spec=spec)
 
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from pytest_panther import hookspecs
-from pytest_panther.collect import DetectionNode
 from pytest_panther.collect import SpecFile
 from pytest_panther.collect import TestCaseItem
 from pytest_panther.options import add_options
 from pytest_panther.options import settings_from_config
 from pytest_panther.selection import apply_selection
+from pytest_panther.selection import without_tests
 from pytest_panther.session import PantherSession
 from pytest_panther.summary import Summary
 
@@ -88,29 +88,28 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, p
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    panther = config.stash[SESSION]
-    apply_selection(panther, config, items)
-    summary = config.stash[SUMMARY]
-    seen: set[str] = set()
-    for spec in panther.repo.detections:
-        if spec.id and spec.id not in seen:
-            seen.add(spec.id)
-            if not panther.test_cases_of(spec) and config.hook.pytest_panther_collect_spec(spec=spec, config=config) is not False:
-                summary.without_tests.append(spec.id)
+    apply_selection(config.stash[SESSION], config, items)
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, None, None]:
-    outcome = yield
-    report: pytest.TestReport = outcome.get_result()
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     if isinstance(item, TestCaseItem) and report.when == "call":
         failure = str(report.longrepr) if report.failed else None
         item.config.hook.pytest_panther_test_case_result(item=item, passed=report.passed, failure=failure)
+    return report
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     summary = config.stash.get(SUMMARY, None)
-    if summary is None or (not summary.outcomes and not summary.without_tests):
+    if summary is None:
+        return
+    panther = config.stash[SESSION]
+    if panther.collected_specs is None and summary.outcomes:
+        # An xdist controller collects nothing itself: count over the whole repository.
+        panther.collected_specs = {s.path for s in panther.repo.detections}
+    summary.without_tests = sorted(without_tests(panther, config))
+    if not summary.outcomes and not summary.without_tests:
         return
     verbose = config.get_verbosity() >= 0
     lines = summary.lines(verbose)
@@ -119,5 +118,3 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     for line in lines:
         terminalreporter.write_line(line)
 
-
-__all__ = ["DetectionNode"]

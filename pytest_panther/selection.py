@@ -45,3 +45,17 @@ def apply_selection(panther: PantherSession, config: pytest.Config, items: list[
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
+
+
+def without_tests(panther: PantherSession, config: pytest.Config) -> set[str]:
+    """IDs of the collected detections (``-k``/path selection, filters and the collect hook
+    applied) that have no test case at all."""
+    result: set[str] = set()
+    for spec in panther.repo.detections:
+        if spec.path not in (panther.collected_specs or ()) or not spec.id or panther.test_cases_of(spec):
+            continue
+        if all(f.matches(spec.data) for f in panther.settings.filters) and (
+            config.hook.pytest_panther_collect_spec(spec=spec, config=config) is not False
+        ):
+            result.add(spec.id)
+    return result

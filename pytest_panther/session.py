@@ -48,6 +48,8 @@ class PantherSession:
         self.root = Path(config.rootpath)
         self._stack = ExitStack()
         self._loaded: dict[Path, LoadedDetection] = {}
+        #: Spec files of detections that were collected (None until collection runs here).
+        self.collected_specs: set[Path] | None = None
         self.destinations = {
             name: FakeDestination(f"destination-{index}", name)
             for index, name in enumerate(settings.available_destinations)

@@ -178,3 +178,12 @@ def test_changed_since_runs_only_affected_detections(repo: DetectionRepo) -> Non
     bad = repo.pytester.runpytest("-q", "--panther-changed-since", "no-such-ref")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
     bad.stderr.fnmatch_lines(["ERROR: --panther-changed-since no-such-ref: *"])
+
+
+def test_without_tests_counts_only_collected_detections(repo: DetectionRepo) -> None:
+    _three(repo)
+    repo.rule("other", SIMPLE_RULE, SIMPLE_TESTS, folder="policies", rule_id="Test.inpolicies")
+    result = repo.pytester.runpytest("policies")
+    result.stdout.fnmatch_lines(["detections: 1 passed, 0 failed, 0 skipped, 0 without tests; test cases run: 2"])
+    result = repo.pytester.runpytest("rules")
+    result.stdout.fnmatch_lines(["detections: 2 passed, 0 failed, 0 skipped, 1 without tests; test cases run: 3"])
