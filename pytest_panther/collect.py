@@ -23,12 +23,6 @@ from pytest_panther.spec.model import TestCase
 
 __all__ = ["DetectionNode", "ProblemItem", "SpecFile", "TestCaseItem", "MinimumTestsItem"]
 
-_NOT_LOCAL_REASON = {
-    "correlation_rule": "correlation rule: needs pytest_panther.evaluate.correlation to run locally",
-    "simple_detection": "simple detection: needs pytest_panther.evaluate.simple to run locally",
-}
-
-
 class PantherFailure(Exception):
     """A detection test failed; ``str()`` is the full report for a person."""
 
@@ -104,8 +98,6 @@ class DetectionNode(pytest.Collector):
             item = last = TestCaseItem.from_parent(self, name=name, spec=self.spec, case=case)
             if settings.skip_disabled and not self.spec.enabled:
                 item.add_marker(pytest.mark.skip(reason="detection disabled (--panther-skip-disabled)"))
-            elif not self.panther.can_evaluate(self.spec.kind):
-                item.add_marker(pytest.mark.skip(reason=_NOT_LOCAL_REASON[self.spec.kind]))
             yield item
         if last is not None:
             last.releases_detection = True

@@ -107,7 +107,6 @@ class Settings:
     available_destinations: tuple[str, ...] = ()
     changed_since: str | None = None
     allow_network: bool = False
-    validate: bool = True
 
 
 def add_options(parser: pytest.Parser) -> None:

@@ -6,12 +6,9 @@ importable from session start to session end only (:mod:`pytest_panther.engine.h
 """
 from __future__ import annotations
 
-import importlib
 from contextlib import ExitStack
 from functools import cached_property
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 import pytest
 
@@ -20,23 +17,24 @@ from pytest_panther.engine.detection import FakeDestination
 from pytest_panther.engine.detection import LoadedDetection
 from pytest_panther.engine.detection import load_detection
 from pytest_panther.engine.helpers import global_helpers
+from pytest_panther.evaluate.correlation import CorrelationRule
+from pytest_panther.evaluate.correlation import compile_correlation
+from pytest_panther.evaluate.inline_filters import core_filters
+from pytest_panther.evaluate.simple import build_simple_module
 from pytest_panther.options import Settings
+from pytest_panther.spec.crosscheck import validate_repository
 from pytest_panther.spec.model import Spec
+from pytest_panther.spec.model import TestCase
 from pytest_panther.spec.repository import Repository
 from pytest_panther.spec.repository import load_repository
+from pytest_panther.spec.validate import ValidationOptions
 from pytest_panther.spec.yaml import YamlError
+from pytest_panther.upstream.config import ConfigError
+from pytest_panther.upstream.config import read_config
+from pytest_panther.upstream.overrides import apply_overrides
+from pytest_panther.upstream.overrides import load_overrides
 
 __all__ = ["PantherSession"]
-
-
-def _optional(module: str) -> ModuleType | None:
-    """Import an optional part of this package (present once its issue has landed)."""
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name == module:
-            return None
-        raise
 
 
 class PantherSession:
@@ -48,6 +46,8 @@ class PantherSession:
         self.root = Path(config.rootpath)
         self._stack = ExitStack()
         self._loaded: dict[Path, LoadedDetection] = {}
+        self._correlation: dict[Path, CorrelationRule] = {}
+        self.override_errors: list[YamlError] = []
         #: Spec files of detections that were collected (None until collection runs here).
         self.collected_specs: set[Path] | None = None
         self.destinations = {
@@ -62,39 +62,25 @@ class PantherSession:
         cache_plugin = getattr(self.config, "cache", None)  # absent with -p no:cacheprovider
         cache = cache_plugin.mkdir("panther") if cache_plugin is not None else None
         repo = load_repository(self.root, self.settings.paths, cache_dir=cache)
-        self.override_errors: list[YamlError] = []
-        overrides = _optional("pytest_panther.upstream.overrides")
-        if overrides is not None:
-            config = importlib.import_module("pytest_panther.upstream.config")
-            try:
-                folder = config.read_config(self.root).overrides
-            except config.ConfigError as exc:
-                pyproject = self.root / "pyproject.toml"
-                message = str(exc).removeprefix(f"{pyproject}: ")
-                self.override_errors.append(YamlError(pyproject, 1, 1, message))
-                folder = "overrides"
-            found, errors = overrides.load_overrides(self.root, folder)
-            self.override_errors += list(errors) + list(overrides.apply_overrides(repo, found))
+        try:
+            folder = read_config(self.root).overrides
+        except ConfigError as exc:
+            pyproject = self.root / "pyproject.toml"
+            self.override_errors.append(YamlError(pyproject, 1, 1, str(exc).removeprefix(f"{pyproject}: ")))
+            folder = "overrides"
+        found, errors = load_overrides(self.root, folder)
+        self.override_errors += [*errors, *apply_overrides(repo, found)]
         return repo
 
     @cached_property
     def problems(self) -> dict[Path, list[YamlError]]:
-        """Validation problems by spec file (YAML errors always; schema/cross-file checks once
-        the validator is installed)."""
-        repo = self.repo
-        problems: dict[Path, list[YamlError]] = {}
-        validator = _optional("pytest_panther.spec.crosscheck") if self.settings.validate else None
-        if validator is not None:
-            validate = importlib.import_module("pytest_panther.spec.validate")
-            options = validate.ValidationOptions(
-                allow_extra_keys=self.settings.allow_extra_keys,
-                extra_keys_allowlist=self.settings.extra_keys_allowlist,
-            )
-            problems = {Path(k): list(v) for k, v in validator.validate_repository(repo, options).items() if v}
-        else:
-            for error in repo.errors:
-                problems.setdefault(Path(error.path), []).append(error)
-        for error in getattr(self, "override_errors", []):
+        """Validation problems (YAML, schema, cross-file, overrides) by the file they concern."""
+        options = ValidationOptions(
+            allow_extra_keys=self.settings.allow_extra_keys,
+            extra_keys_allowlist=self.settings.extra_keys_allowlist,
+        )
+        problems = {Path(k): list(v) for k, v in validate_repository(self.repo, options).items() if v}
+        for error in self.override_errors:
             problems.setdefault(Path(error.path), []).append(error)
         return problems
 
@@ -152,27 +138,27 @@ class PantherSession:
         self._loaded.pop(spec.path, None)
 
     def _load(self, spec: Spec) -> LoadedDetection:
-        filters = None
-        if spec.data.get("InlineFilters"):
-            inline = _optional("pytest_panther.evaluate.inline_filters")
-            if inline is not None:
-                filters = inline.core_filters(spec)
+        """:raises YamlError: for malformed InlineFilters or a malformed simple detection."""
+        filters = core_filters(spec) if spec.data.get("InlineFilters") else None
         if spec.kind == "simple_detection":
-            simple = importlib.import_module("pytest_panther.evaluate.simple")
-            return load_detection(spec, module_factory=simple.build_simple_module, filters=filters)
+            return load_detection(spec, module_factory=build_simple_module, filters=filters)
         if spec.kind == "derived":
             base = self.repo.by_id().get(str(spec.data.get("BaseDetection")))
             base_path = base.python_path if base is not None else None
             return load_detection(spec, python_path=str(base_path.resolve()) if base_path else None, filters=filters)
         return load_detection(spec, filters=filters)
 
-    def can_evaluate(self, kind: str) -> bool:
-        """Whether this installation can run tests of ``kind`` locally."""
-        module = {"correlation_rule": "pytest_panther.evaluate.correlation",
-                  "simple_detection": "pytest_panther.evaluate.simple"}.get(kind)
-        return module is None or _optional(module) is not None
+    def correlation(self, spec: Spec) -> CorrelationRule:
+        """The compiled correlation rule of ``spec`` (parsed once per run).
 
-    def test_cases_of(self, spec: Spec) -> list[Any]:
+        :raises YamlError: for a malformed ``Detection``.
+        """
+        compiled = self._correlation.get(spec.path)
+        if compiled is None:
+            compiled = self._correlation[spec.path] = compile_correlation(spec)
+        return compiled
+
+    def test_cases_of(self, spec: Spec) -> list[TestCase]:
         """Tests of a derived detection without its own ``Tests`` are its base's (PAT)."""
         if spec.kind == "derived" and not spec.has_tests_key:
             base = self.repo.by_id().get(str(spec.data.get("BaseDetection")))

@@ -6,7 +6,6 @@ run and interpretation (:mod:`pytest_panther.engine.verdict`), and the failure r
 """
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
 from pytest_panther import report
@@ -69,12 +68,8 @@ def run_item(session: PantherSession, spec: Spec, case: TestCase) -> str | None:
 
 
 def _run_correlation(session: PantherSession, spec: Spec, case: TestCase) -> str | None:
-    correlation = importlib.import_module("pytest_panther.evaluate.correlation")
-    cache = session.__dict__.setdefault("_correlation_cache", {})
     try:
-        compiled = cache.get(spec.path)
-        if compiled is None:
-            compiled = cache[spec.path] = correlation.compile_correlation(spec)
+        compiled = session.correlation(spec)
     except YamlError as exc:
         return str(exc)
     outcome = compiled.run_test(case.data)
