@@ -73,7 +73,7 @@ def _outcome_words(spec: Spec, expected: bool) -> str:
 def verdict_failure(spec: Spec, case: TestCase, verdict: Verdict) -> str:
     out = [_header(spec, case)]
     out.append(f"  expected: {_outcome_words(spec, verdict.expected)}  (ExpectedResult: {str(verdict.expected).lower()})")
-    matcher = spec.analysis_type == "policy" and "policy" or "rule"
+    matcher = "policy" if spec.analysis_type == "policy" else "rule"
     got = verdict.detection_output
     if verdict.filters_matched is False:
         out.append("  actual:   InlineFilters did not match, so rule() did not run (filters evaluated locally)")
