@@ -9,7 +9,9 @@ Cross-file checks (issue 3 item 4; PAT behaviour in shared/reference/semantics.m
 * data models: a ``Path`` that is not valid JSONPath (``jsonpath_ng.ext.parse``, as panther-core's
   ``DataModel``), a ``Method`` not defined at the top level of the module (read with :mod:`ast`,
   never executed), a module that does not parse, and an enabled log type claimed by two enabled
-  data models (the second one gets the error).
+  data models (the second one gets the error);
+* YAML expressions that cannot be parsed: simple detections, inline filters and correlation
+  rules (:mod:`pytest_panther.evaluate.check`).
 
 YAML parse errors already collected in :attr:`Repository.errors` are included under their file.
 """
@@ -21,6 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from pytest_panther.evaluate.check import expression_problems
 from pytest_panther.spec.model import Spec
 from pytest_panther.spec.repository import Repository
 from pytest_panther.spec.suggest import did_you_mean
@@ -48,6 +51,8 @@ def validate_repository(
     on_disk = repo.root.is_dir()
     for spec in repo.specs:
         problems = validate_spec(spec, options)
+        if not problems:  # a spec the schema accepts may still hold an expression we cannot parse
+            problems.extend(expression_problems(spec))
         if on_disk:
             problems.extend(_file_errors(spec))
         if problems:
