@@ -165,7 +165,8 @@ class TestCaseItem(pytest.Item):
             if self.releases_detection:
                 self.panther.release(self.spec)
         if failure is not None:
-            raise PantherFailure(failure)
+            # Raised with the detection's own traceback, so that --pdb opens at its failing line.
+            raise PantherFailure(failure).with_traceback(report.own_traceback(getattr(failure, "cause", None)))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
         if isinstance(excinfo.value, PantherFailure):

@@ -11,6 +11,7 @@ import json
 import sysconfig
 import traceback
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import pytest
@@ -19,7 +20,9 @@ from pytest_panther.engine.verdict import Verdict
 from pytest_panther.spec.model import Spec
 from pytest_panther.spec.model import TestCase
 
-__all__ = ["case_problem", "correlation_failure", "internal_error", "setup_failure", "verdict_failure"]
+__all__ = [
+    "case_problem", "correlation_failure", "internal_error", "own_traceback", "setup_failure", "verdict_failure",
+]
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent)
 _LIBRARY_DIRS = tuple(
@@ -53,6 +56,22 @@ def _own_frames(exc: BaseException) -> str:
         return ""
     lines = "".join(traceback.format_list(frames)).rstrip("\n")
     return "    Traceback (detection code only):\n" + "\n".join("    " + line for line in lines.splitlines())
+
+
+def own_traceback(exc: BaseException | None) -> TracebackType | None:
+    """A copy of ``exc``'s traceback that ends at its last frame in the repository's own code (the
+    detection, a global helper, a data model), or None when it has no such frame. Raised with a
+    failure, it makes ``pytest --pdb`` open at the detection's line instead of the plugin's."""
+    entries = []
+    tb = exc.__traceback__ if exc is not None else None
+    while tb is not None:
+        entries.append(tb)
+        tb = tb.tb_next
+    own = [i for i, entry in enumerate(entries) if _is_own(entry.tb_frame.f_code.co_filename)]
+    result = None
+    for entry in reversed(entries[: own[-1] + 1] if own else []):
+        result = TracebackType(result, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    return result
 
 
 def _describe(value: Any) -> str:

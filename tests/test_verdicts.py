@@ -1,6 +1,8 @@
 """Verdicts equal Panther's engine (panther-core), and failures say what went wrong where."""
 from __future__ import annotations
 
+import sys
+
 from pantherrepo import SIMPLE_RULE
 from pantherrepo import SIMPLE_TESTS
 from pantherrepo import DetectionRepo
@@ -51,6 +53,29 @@ def test_rule_that_raises_fails_with_traceback_of_detection_code_only(repo: Dete
     ])
     assert "panther_core" not in result.stdout.str()
     assert "pytest_panther" not in result.stdout.str()
+
+
+def test_pdb_opens_at_the_detection_line_that_raised(repo: DetectionRepo) -> None:
+    # `pytest --pdb` on a rule that raises used to stop in the plugin's runtest(), where `event`
+    # is not defined; it must open at the detection's own frame.
+    repo.rule("boom", 'def rule(event):\n    return event["nokey"]["x"]\n', ONE_TRUE)
+    result = repo.pytester.run(
+        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pdb",
+        stdin=b"p event.get('eventName')\nc\n", timeout=60,
+    )
+    result.stdout.fnmatch_lines([
+        "> *rules/boom.py(2)rule()",
+        '-> return event["nokey"]["x"]',
+        "(Pdb) 'Bad'",
+    ])
+
+
+def test_pdb_on_a_detection_that_does_not_import_opens_at_its_line(repo: DetectionRepo) -> None:
+    repo.rule("noimport", "import json\nVALUE = json.loads('{')\ndef rule(event):\n    return True\n", ONE_TRUE)
+    result = repo.pytester.run(
+        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pdb", stdin=b"c\n", timeout=60,
+    )
+    result.stdout.fnmatch_lines(["> *rules/noimport.py(2)<module>()"])
 
 
 def test_rule_raising_on_a_false_test_still_fails(repo: DetectionRepo) -> None:

@@ -22,7 +22,19 @@ from pytest_panther.spec.yaml import YamlError
 if TYPE_CHECKING:
     from pytest_panther.session import PantherSession
 
-__all__ = ["run_item"]
+__all__ = ["Failure", "run_item"]
+
+
+class Failure(str):
+    """A failure report; ``cause`` is the exception the detection's code raised, if any."""
+
+    cause: BaseException | None = None
+
+    @classmethod
+    def of(cls, text: str, cause: BaseException | None) -> Failure:
+        failure = cls(text)
+        failure.cause = cause
+        return failure
 
 
 def run_item(session: PantherSession, spec: Spec, case: TestCase) -> str | None:
@@ -44,7 +56,7 @@ def run_item(session: PantherSession, spec: Spec, case: TestCase) -> str | None:
     except YamlError as exc:  # a malformed simple detection or inline filter
         return str(exc)
     if loaded.setup_error is not None:
-        return report.setup_failure(spec, case, loaded.setup_error)
+        return Failure.of(report.setup_failure(spec, case, loaded.setup_error), loaded.setup_error)
     ignore = [] if settings.available_destinations else IGNORED_WITHOUT_DESTINATIONS
     try:
         with hermetic(settings.secrets, allow_network=settings.allow_network):
@@ -64,7 +76,9 @@ def run_item(session: PantherSession, spec: Spec, case: TestCase) -> str | None:
     )
     if verdict.passed:
         return None
-    return report.verdict_failure(spec, case, verdict)
+    matcher = loaded.core.matcher_function_name
+    cause = verdict.exceptions.get(matcher) or next(iter(verdict.exceptions.values()), verdict.unique_error)
+    return Failure.of(report.verdict_failure(spec, case, verdict), cause)
 
 
 def _run_correlation(session: PantherSession, spec: Spec, case: TestCase) -> str | None:
