@@ -127,7 +127,11 @@ def _exc_text(exc: BaseException) -> str:
 
 def setup_failure(spec: Spec, case: TestCase, error: BaseException) -> str:
     py = spec.python_path
-    if isinstance(error, FileNotFoundError):
+    if isinstance(error, FileNotFoundError) and spec.kind == "derived" and py is None:
+        text = f"BaseDetection {spec.data.get('BaseDetection')!r} is not a spec of this repository with a Filename"
+    elif isinstance(error, FileNotFoundError) and py is None:
+        text = "the spec has no Filename, so there is no code to run"
+    elif isinstance(error, FileNotFoundError):
         text = f"Filename {spec.data.get('Filename')!r} does not exist (looked for {py})"
     elif isinstance(error, SyntaxError):
         text = f"{error.filename}:{error.lineno}:{error.offset or 1}: syntax error: {error.msg}"

@@ -78,6 +78,42 @@ def test_pdb_on_a_detection_that_does_not_import_opens_at_its_line(repo: Detecti
     result.stdout.fnmatch_lines(["> *rules/noimport.py(2)<module>()"])
 
 
+def test_rule_without_filename_does_not_run_the_py_of_the_same_name(repo: DetectionRepo) -> None:
+    # With `Filename:` deleted, the tests used to run `rules/same.py` and pass (PAT: invalid spec).
+    repo.rule("same", SIMPLE_RULE, SIMPLE_TESTS)
+    spec = repo.root / "rules/same.yml"
+    spec.write_text(spec.read_text().replace("Filename: same.py\n", ""))
+    result = repo.pytester.runpytest("-q")
+    result.assert_outcomes(failed=3)
+    result.stdout.fnmatch_lines([
+        "rules/same.yml:1:1: missing required key 'Filename' or 'Detection'",
+        "rules/same.yml:8: rule Test.same / test 'bad event alerts'",
+        "  the detection's module could not be loaded: the spec has no Filename, so there is no code to run",
+    ])
+    assert "None" not in result.stdout.str()
+
+
+def test_derived_detection_with_unknown_base_names_the_base(repo: DetectionRepo) -> None:
+    repo.rule("derived", SIMPLE_RULE, ONE_TRUE)
+    repo.write("rules/derived.yml", """
+        AnalysisType: rule
+        RuleID: Test.Derived
+        BaseDetection: Test.Missing
+        Enabled: true
+        Severity: High
+        Tests:
+          - Name: alerts
+            ExpectedResult: true
+            Log: {eventName: Bad}
+    """)
+    result = repo.pytester.runpytest("-q")
+    result.stdout.fnmatch_lines([
+        "  the detection's module could not be loaded: "
+        "BaseDetection 'Test.Missing' is not a spec of this repository with a Filename",
+    ])
+    assert "None" not in result.stdout.str()
+
+
 def test_rule_raising_on_a_false_test_still_fails(repo: DetectionRepo) -> None:
     repo.rule("boom", "def rule(event):\n    raise ValueError('no')\n", ONE_FALSE)
     result = repo.pytester.runpytest("-q")

@@ -55,6 +55,15 @@ class _ModuleRule(Rule):
         return config["module"]
 
 
+class _NoFileRule(Rule):
+    """A detection whose spec names no Python file (no ``Filename``, or a derived detection whose
+    base has none): loading fails with FileNotFoundError, which every test then reports."""
+
+    @staticmethod
+    def _load_detection(identifier: str, config: Mapping[str, Any]) -> ModuleType:
+        raise FileNotFoundError(f"{identifier}: the spec names no Python file to load")
+
+
 @dataclass
 class LoadedDetection:
     """A detection ready to run: its spec and the panther-core object (shared by its tests)."""
@@ -95,7 +104,10 @@ def load_detection(
         config["path"] = str(spec.path)
         return LoadedDetection(spec, _ModuleRule(config))
     path = python_path or (str(spec.python_path.resolve()) if spec.python_path else "")
-    config["path"] = path or str(spec.path.with_suffix(".py"))
+    if not path:  # never guess a sibling file: Panther would have no code to run either
+        config["path"] = str(spec.path)
+        return LoadedDetection(spec, _NoFileRule(config))
+    config["path"] = path
     core: Detection = Policy(config) if spec.analysis_type == "policy" else Rule(config)
     return LoadedDetection(spec, core)
 
