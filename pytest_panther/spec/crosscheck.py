@@ -186,10 +186,11 @@ def _data_model_errors(spec: Spec, module: Path | None) -> Iterator[YamlError]:
             continue  # the missing Filename is already reported
         if names is None:
             names = _module_names(module)
+            if isinstance(names, YamlError):
+                yield names  # once; no Method can be checked against a module that does not parse
         if isinstance(names, YamlError):
-            yield names
-            names = frozenset()  # report the syntax error once
-        elif method not in names:
+            continue
+        if method not in names:
             yield spec.document.error(
                 ("Mappings", index, "Method"),
                 f"Mappings[{index}].Method: {method!r} is not defined in {module.name}",

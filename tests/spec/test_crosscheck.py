@@ -88,6 +88,19 @@ def test_data_model_module_syntax_error_points_into_the_module(tmp_path: Path) -
         ("dm.py", 1, "cannot parse data model module: expected ':'")]
 
 
+def test_data_model_module_syntax_error_is_the_only_problem_of_its_methods(tmp_path: Path) -> None:
+    # A syntax error at the end of okta_data_model.py (two Method mappings) also reported the
+    # second, defined, Method as "'get_event_type' is not defined in okta_data_model.py".
+    text = DM.format(id="DM", enabled="true", method="get_actor_user") + "  - Name: event_type\n    Method: get_event_type\n"
+    result = validate_repository(load_repository(_write(tmp_path, {
+        "data_models/dm.yml": text,
+        "data_models/dm.py": "def get_actor_user(e):\n    return 1\ndef get_event_type(e):\n    return 2\ndef oops(:\n",
+    })))
+    [(_, errors)] = result.items()
+    assert [(Path(e.path).name, e.line, e.message) for e in errors] == [
+        ("dm.py", 5, "cannot parse data model module: invalid syntax")]
+
+
 def test_method_without_filename(tmp_path: Path) -> None:
     text = DM.format(id="DM", enabled="true", method="f").replace("Filename: dm.py\n", "")
     assert problems(tmp_path, {"data_models/dm.yml": text}) == {"data_models/dm.yml": [
