@@ -32,7 +32,7 @@ def register(subparsers: Any) -> None:
         description="Serve Panther's detection REST endpoints locally, with fault injection and a "
         "request log under /__standin__.",
     )
-    parser.add_argument("--port", type=int, required=True, help="TCP port (0 picks a free one)")
+    parser.add_argument("--port", type=_port, required=True, help="TCP port (0 picks a free one)")
     parser.add_argument("--token", default=None,
                         help="API key clients must send in X-API-Key (default: $PANTHER_API_TOKEN)")
     parser.add_argument("--db", type=Path, default=None, metavar="FILE",
@@ -41,6 +41,17 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--access-log", action="store_true",
                         help="print 'METHOD path status' per request on stderr")
     parser.set_defaults(func=run_standin)
+
+
+def _port(text: str) -> int:
+    """A TCP port, 0-65535 (argparse type: a usage error otherwise, not bind()'s OverflowError)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r} (a number 0-65535)") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is out of range (0-65535; 0 picks a free one)")
+    return port
 
 
 def run_standin(args: argparse.Namespace) -> int:

@@ -386,6 +386,23 @@ def test_the_standin_command_refuses_bad_arguments(
     assert capsys.readouterr().err == "panther-gitops standin: cannot start: file is not a database\n"
 
 
+@pytest.mark.parametrize(("port", "message"), [
+    ("99999", "port 99999 is out of range (0-65535; 0 picks a free one)"),
+    ("-1", "port -1 is out of range (0-65535; 0 picks a free one)"),
+    ("abc", "invalid port 'abc' (a number 0-65535)"),
+])
+def test_the_standin_command_refuses_a_port_out_of_range(
+    port: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `standin --port 99999 --token t` used to end in bind()'s OverflowError traceback.
+    from pytest_panther.cli.main import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["standin", "--port", port, "--token", "t"])
+    assert info.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"panther-gitops standin: error: argument --port: {message}"
+
+
 def test_a_chunked_body_is_refused_with_a_clear_message(server: StandinServer) -> None:
     response = requests.put(server.url + "/rules/R.1", data=iter([json.dumps(RULE).encode()]), headers=AUTH, timeout=5)
     assert (response.status_code, response.json()) == (
