@@ -31,6 +31,8 @@ def _shown(text: str, node: pytest.Node) -> str:
     """``text`` with absolute paths under the rootdir made relative to where pytest was run."""
     root = str(node.config.rootpath)
     here = node.config.invocation_params.dir
+    if str(here).startswith(root + os.sep):  # run from a subfolder: its own files without a prefix
+        text = text.replace(str(here) + os.sep, "")
     prefix = os.path.relpath(root, here)
     prefix = "" if prefix == "." else prefix + os.sep
     return text.replace(root + os.sep, prefix)

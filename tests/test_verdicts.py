@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 
+import pytest
 from pantherrepo import SIMPLE_RULE
 from pantherrepo import SIMPLE_TESTS
 from pantherrepo import DetectionRepo
@@ -112,6 +113,22 @@ def test_derived_detection_with_unknown_base_names_the_base(repo: DetectionRepo)
         "BaseDetection 'Test.Missing' is not a spec of this repository with a Filename",
     ])
     assert "None" not in result.stdout.str()
+
+
+def test_paths_are_relative_to_the_subfolder_pytest_runs_from(repo: DetectionRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `cd rules && pytest okta_rules` showed "../rules/okta_rules/x.yml:111" for a file of that
+    # very folder; pytest's own node ids there are "okta_rules/x.yml::...".
+    repo.rule("boom", "def rule(event):\n    return event['missing'] == 1\n", ONE_TRUE, folder="rules/okta_rules")
+    repo.rule("other", "def rule(event):\n    return event['missing'] == 1\n", ONE_TRUE, folder="policies")
+    monkeypatch.chdir(repo.root / "rules")
+    result = repo.pytester.runpytest("-q", "okta_rules", "../policies")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        "okta_rules/boom.yml:9: rule Test.boom / test 'alerts'",
+        '*File "okta_rules/boom.py", line 2, in rule',
+        "../policies/other.yml:9: rule Test.other / test 'alerts'",
+    ])
+    assert "../rules/" not in result.stdout.str()
 
 
 def test_rule_raising_on_a_false_test_still_fails(repo: DetectionRepo) -> None:
