@@ -106,6 +106,10 @@ def verdict_failure(spec: Spec, case: TestCase, verdict: Verdict) -> str:
         if line.failed:
             what = line.error or f"returned {line.output} (not as expected)"
             out.append(f"  [FAIL] {line.name}: {what}")
+    # An error without a function line (CreateAlert: false blanks them, as PAT does) still fails
+    # the test: say which function raised and why.
+    shown = {line.name for line in verdict.lines if line.failed} | {matcher, "unique"}
+    out.extend(f"  [FAIL] {name}: {_exc_text(exc)}" for name, exc in verdict.exceptions.items() if name not in shown)
     if verdict.destinations_mismatch is not None:
         want, have = verdict.destinations_mismatch
         out.append(f"  [FAIL] destinations: expected {want}, got {have} (ExpectedDestinations)")

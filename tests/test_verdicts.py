@@ -131,6 +131,20 @@ def test_paths_are_relative_to_the_subfolder_pytest_runs_from(repo: DetectionRep
     assert "../rules/" not in result.stdout.str()
 
 
+def test_error_hidden_by_create_alert_false_says_why_the_test_failed(repo: DetectionRepo) -> None:
+    # Okta.SSO.to.AWS (CreateAlert: false) with `def runbook(event): return 5`: the test fails
+    # here (PAT only marks it [FAIL]), but the report said nothing beyond "rule() returned true".
+    repo.rule("rb", "def rule(event):\n    return True\n\ndef runbook(event):\n    return 5\n", ONE_TRUE,
+              extra="CreateAlert: false")
+    result = repo.pytester.runpytest("-q")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "  actual:   rule() returned true",
+        "  [[]FAIL[]] runbook: FunctionReturnTypeError: detection [[]Test.rb[]] function [[]runbook[]] "
+        "returned [[]int[]], expected [[]str[]]",
+    ])
+
+
 def test_rule_raising_on_a_false_test_still_fails(repo: DetectionRepo) -> None:
     repo.rule("boom", "def rule(event):\n    raise ValueError('no')\n", ONE_FALSE)
     result = repo.pytester.runpytest("-q")
