@@ -70,7 +70,7 @@ def describe_error(exc: ApiError) -> str:
     elif status == 403:
         hint = " (the token lacks a permission: Manage Rules/Policies is needed to write)"
     where = f"{method} {path}: " if method else ""
-    return f"{where}{status if status is not None else 'no response'} {message}{hint}"
+    return f"{where}{status if status is not None else 'no response,'} {message}{hint}"
 
 
 class _Progress:

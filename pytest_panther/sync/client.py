@@ -52,14 +52,14 @@ _MAX_ERROR_TEXT = 512
 class ApiError(Exception):
     """A REST call that failed: ``status`` is the HTTP status, or ``None`` when no response came
     (connection refused or dropped, timeout). ``str(e)`` is ``"METHOD path: status message"``
-    and never contains the token."""
+    (``"METHOD path: no response, reason"`` without a response) and never contains the token."""
 
     def __init__(self, status: int | None, method: str, path: str, message: str) -> None:
         self.status = status
         self.method = method
         self.path = path
         self.message = message
-        super().__init__(f"{method} {path}: {status if status is not None else 'no response'} {message}")
+        super().__init__(f"{method} {path}: {status if status is not None else 'no response,'} {message}")
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.status, self.method, self.path, self.message))

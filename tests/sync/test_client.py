@@ -181,7 +181,7 @@ def test_timeouts_exhausted_raise_with_no_status(server: StandinServer, make_cli
     with pytest.raises(ApiError) as info:
         make_client(timeout=0.2, retries=1).put("rules", "R", RULE)
     assert info.value.status is None
-    assert str(info.value) == "PUT /rules/R: no response timed out after 0.2s (retries exhausted)"
+    assert str(info.value) == "PUT /rules/R: no response, timed out after 0.2s (retries exhausted)"
 
 
 def test_a_dropped_connection_is_retried(server: StandinServer, make_client: MakeClient) -> None:
@@ -323,7 +323,8 @@ def test_connection_refused_is_retried_then_reported() -> None:
     client = PantherClient(f"http://127.0.0.1:{port}", TOKEN, retries=2, backoff_factor=0.001, max_backoff=0.01)
     with pytest.raises(ApiError) as info:
         client.list("rules")
-    assert str(info.value) == "GET /rules: no response could not connect (retries exhausted)"
+    # Was "GET /rules: no response could not connect (...)", which reads as one garbled phrase.
+    assert str(info.value) == "GET /rules: no response, could not connect (retries exhausted)"
 
 
 def test_a_given_session_is_used_and_keeps_no_token(server: StandinServer) -> None:
