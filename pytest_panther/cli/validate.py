@@ -4,7 +4,7 @@ Loads the whole repository (so cross-file checks such as duplicate IDs see every
 one ``path:line:col: message (hint)`` line per problem, paths relative to the current directory
 when possible. With ``PATHS`` (files or folders), only problems of files under them are printed;
 a ``.py`` path selects the specs whose ``Filename`` names it and is itself checked for syntax
-errors. Exit 0 when there is no problem, 1 otherwise.
+errors. Exit 0 when there is no problem, 1 otherwise, 2 for a path that does not exist.
 
 Files outside the spec folders (``--folder``, default
 :data:`~pytest_panther.spec.repository.DEFAULT_PATHS`), such as ``templates/`` scaffolds, are not
@@ -56,10 +56,15 @@ def register(subparsers: Any) -> None:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    """Run the command for parsed ``args``; return 0 (no problem), 1 (problems) or 2 (bad root)."""
+    """Run the command for parsed ``args``; return 0 (no problem), 1 (problems) or 2 (bad root, a
+    path that does not exist)."""
     root = Path(args.root)
     if not root.is_dir():
         print(f"panther-gitops validate: --root {root} is not a directory", file=sys.stderr)
+        return 2
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:  # a mistyped path must not read as "no problems"
+        print(f"panther-gitops validate: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
     repo = load_repository(root, tuple(args.folder) if args.folder else DEFAULT_PATHS)
     override_errors = _apply_overrides(repo.root, repo)

@@ -121,3 +121,10 @@ def test_a_bad_upstream_setting_is_a_problem_not_a_traceback(repo: Path, capsys:
         "(delete the override if the detection is gone for good)",
         "pyproject.toml:1:1: [tool.pytest-panther.upstream] overrides must be a string, not 3",
     ]
+
+
+def test_a_path_that_does_not_exist_is_a_usage_error(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # `panther-gitops validate nonexistent.yml` exited 0 silently, as if the file had no problem.
+    code, lines, err = run(capsys, "rules/good.yml", "nonexistent.yml")
+    assert (code, lines) == (2, [])
+    assert err == "panther-gitops validate: no such file or folder: nonexistent.yml\n"
