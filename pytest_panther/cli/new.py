@@ -4,10 +4,11 @@ KIND is ``rule``, ``policy``, ``scheduled-rule``, ``correlation-rule`` or ``simp
 simple detection). The ID is derived from NAME (:func:`pytest_panther.scaffold.naming.derive_names`);
 files go to the kind's folder under the repository root (the nearest folder up from the current
 one holding ``pyproject.toml`` or ``.git``, else the current folder) unless ``--dir`` (relative to
-that root) names another. Nothing is overwritten, and an ID used by another spec is refused.
+that root, never outside it) names another; a folder outside the default spec folders gets a note.
+Nothing is overwritten, and an ID used by another spec is refused.
 
 Exit codes: 0 written, 1 a file or the ID exists already, 2 usage (bad NAME, log type, missing
-option).
+option, a ``--dir`` outside the root).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from pytest_panther.scaffold.naming import InvalidName
 from pytest_panther.scaffold.naming import derive_names
 from pytest_panther.scaffold.naming import validate_log_type
 from pytest_panther.scaffold.naming import validate_resource_type
+from pytest_panther.spec.repository import DEFAULT_PATHS
 from pytest_panther.spec.repository import load_repository
 
 __all__ = ["register", "run"]
@@ -98,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
     request = NewDetection(kind=kind, names=names, severity=args.severity, log_types=log_types,
                            resource_types=resource_types, members=list(args.member))
     folder = args.dir or DEFAULT_FOLDERS[kind]
+    if not _inside(root, folder):
+        return _usage(f"--dir {folder} is outside the repository root {root}: "
+                      "give a folder relative to it, for example rules/aws")
     try:
         files = render(request, folder)
     except ScaffoldError as exc:
@@ -116,8 +121,19 @@ def run(args: argparse.Namespace) -> int:
         if member not in existing:
             print(f"  note: {member} is not a rule of this repository; fine if Panther has it already "
                   "(for example a Panther-managed rule), otherwise its alerts never come")
+    top = Path(folder).parts[:1]
+    if not top or top[0] not in DEFAULT_PATHS:
+        print(f"  note: {folder} is not under a default spec folder ({', '.join(DEFAULT_PATHS)}): pytest and "
+              "sync see it only if the panther_paths ini key lists it")
     print(f"Next: edit the TODOs, then run its tests: pytest -k {names.id}")
     return 0
+
+
+def _inside(root: Path, folder: str) -> bool:
+    """Whether ``folder`` (relative to ``root``) stays inside ``root``."""
+    if Path(folder).is_absolute():
+        return False
+    return (root / folder).resolve().is_relative_to(root.resolve())
 
 
 def repository_root(start: Path) -> Path:

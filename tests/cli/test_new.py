@@ -164,6 +164,30 @@ def test_dir_option(repo: Path) -> None:
     assert (repo / "rules" / "aws" / "custom_placed.py").is_file()
 
 
+@pytest.mark.parametrize("folder", ["../outside", "ABSOLUTE", "rules/../.."])
+def test_dir_outside_the_repository_is_a_usage_error(
+    folder: str, repo: Path, tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `new rule D1 --log-type AWS.CloudTrail --dir ../outside` wrote ../outside/custom_d1.* and
+    # said "run its tests: pytest -k Custom.D1", which finds nothing there.
+    absolute = tmp_path_factory.mktemp("absolute")
+    folder = str(absolute) if folder == "ABSOLUTE" else folder
+    assert main(["new", "rule", "D1", "--log-type", "AWS.CloudTrail", "--dir", folder]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"panther-gitops new: error: --dir {folder} is outside the repository root {repo.resolve()}: "
+        "give a folder relative to it, for example rules/aws")
+    assert not (repo.parent / "outside").exists()
+    assert not (repo.parent / "custom_d1.yml").exists()
+    assert list(absolute.iterdir()) == []
+
+
+def test_dir_outside_the_spec_folders_gets_a_note(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["new", "rule", "D3", "--log-type", "AWS.CloudTrail", "--dir", "templates"]) == 0
+    assert "  note: templates is not under a default spec folder (rules, " in capsys.readouterr().out
+    assert main(["new", "rule", "D4", "--log-type", "AWS.CloudTrail", "--dir", "rules/aws"]) == 0
+    assert "note:" not in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
