@@ -80,6 +80,21 @@ class DetectionNode(pytest.Collector):
         assert isinstance(self.parent, SpecFile)
         return self.parent.panther
 
+    def _child_id(self, name: str) -> str | None:
+        """The node id of a child named ``name`` as text, for pytest to parse as it parses the ids
+        ``--lf`` reads back from its cache; None (pytest builds it) when that parse would not give
+        the name back.
+
+        pytest 9 compares structured ids, parsed as ``path::names[params]`` from the first ``[``:
+        without this, ``[minimum tests]``, ``same [#2]`` or ``a::b`` never match their cached
+        failure and ``--lf`` reruns everything. A name with a ``[`` not at its end (``Other [x]
+        user``) cannot round-trip that parse (pytest would show ``Other [x] user]``); it keeps
+        pytest's own id, and ``--lf`` reruns all tests for it.
+        """
+        nodeid = f"{self.nodeid}::{name}"
+        tail = nodeid.partition("::")[2]
+        return nodeid if "[" not in tail or tail.endswith("]") else None
+
     def collect(self) -> Iterator[pytest.Item]:
         settings = self.panther.settings
         cases = self.panther.test_cases_of(self.spec)
@@ -89,15 +104,17 @@ class DetectionNode(pytest.Collector):
             name = case.name
             first = seen.get(name)
             if first is not None:
+                dup = f"{name} [#{case.index + 1}]"
                 yield ProblemItem.from_parent(
                     self,
-                    name=f"{name} [#{case.index + 1}]",
+                    name=dup,
+                    nodeid=self._child_id(dup),
                     problems=[f"{self.spec.path}:{case.line}:1: duplicate test name {name!r} "
                               f"(first used on line {first.line}; test names must be unique per detection)"],
                 )
                 continue
             seen[name] = case
-            item = last = TestCaseItem.from_parent(self, name=name, spec=self.spec, case=case)
+            item = last = TestCaseItem.from_parent(self, name=name, nodeid=self._child_id(name), spec=self.spec, case=case)
             if settings.skip_disabled and not self.spec.enabled:
                 item.add_marker(pytest.mark.skip(reason="detection disabled (--panther-skip-disabled)"))
             yield item
@@ -105,7 +122,8 @@ class DetectionNode(pytest.Collector):
             last.releases_detection = True
         shortfall = minimum_tests_shortfall(self.spec, cases, settings.minimum_tests)
         if shortfall:
-            item = MinimumTestsItem.from_parent(self, name="[minimum tests]", message=shortfall)
+            name = "[minimum tests]"
+            item = MinimumTestsItem.from_parent(self, name=name, nodeid=self._child_id(name), message=shortfall)
             item.user_properties.append(("panther_detection", self.spec.id))
             if settings.skip_disabled and not self.spec.enabled:
                 item.add_marker(pytest.mark.skip(reason="detection disabled (--panther-skip-disabled)"))

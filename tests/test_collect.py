@@ -47,6 +47,35 @@ def test_duplicate_test_names_are_an_error_item_not_merged(repo: DetectionRepo) 
     result.stdout.fnmatch_lines(["rules/dup.yml:12:1: duplicate test name 'same' (first used on line 9*"])
 
 
+@pytest.mark.parametrize("name", ["Other [x]", "Other a::b user"])
+def test_last_failed_reruns_only_a_failed_case_with_brackets_or_colons_in_its_name(
+    repo: DetectionRepo, name: str
+) -> None:
+    # pytest 9 parses cached ids: "Other [x]" became name "Other " + params "x" and never
+    # matched its item, so `pytest --lf` reran every test.
+    repo.rule("lf", SIMPLE_RULE, f"""
+        - Name: "{name}"
+          ExpectedResult: false
+          Log: {{eventName: Bad}}
+        - Name: passes
+          ExpectedResult: true
+          Log: {{eventName: Bad}}
+    """)
+    repo.rule("other", SIMPLE_RULE, SIMPLE_TESTS)
+    repo.pytester.runpytest("-q").assert_outcomes(passed=3, failed=1)
+    result = repo.pytester.runpytest("-q", "--lf")
+    result.assert_outcomes(failed=1, deselected=3)
+    assert f"FAILED rules/lf.yml::Test.lf::{name} - rules/lf.yml:9:" in result.stdout.str()
+
+
+def test_last_failed_reruns_only_a_minimum_tests_item(repo: DetectionRepo) -> None:
+    repo.rule("few", SIMPLE_RULE, "- Name: only\n  ExpectedResult: true\n  Log: {eventName: Bad}\n")
+    repo.rule("other", SIMPLE_RULE, SIMPLE_TESTS)
+    repo.pytester.runpytest("-q", "--panther-minimum-tests", "2").assert_outcomes(passed=3, failed=1)
+    result = repo.pytester.runpytest("-q", "--panther-minimum-tests", "2", "--lf")
+    result.assert_outcomes(failed=1, deselected=3)
+
+
 def test_xdist_collects_the_same_items(repo: DetectionRepo) -> None:
     pytest.importorskip("xdist")
     repo.rule("bad", SIMPLE_RULE, SIMPLE_TESTS)
