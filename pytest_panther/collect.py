@@ -51,6 +51,7 @@ class SpecFile(pytest.File):
         spec = self.panther.repo.by_path.get(path)
         if problems:
             item = ProblemItem.from_parent(self, name="validate", problems=[str(p) for p in problems])
+            item.user_properties.append(("panther_problem_file", str(path)))
             if spec is not None and spec.is_detection and spec.id:
                 item.user_properties.append(("panther_detection", spec.id))
             yield item

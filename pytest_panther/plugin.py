@@ -104,13 +104,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     summary = config.stash.get(SUMMARY, None)
     if summary is None:
         return
-    panther = config.stash[SESSION]
-    if panther.collected_specs is None and summary.outcomes:
-        # An xdist controller collects nothing itself: count over the whole repository.
-        panther.collected_specs = {s.path for s in panther.repo.detections}
-    summary.without_tests = sorted(without_tests(panther, config))
-    if not summary.outcomes and not summary.without_tests:
+    if not summary.outcomes and not summary.invalid_files:
         return
+    found = without_tests(config.stash[SESSION], config)
+    summary.without_tests = None if found is None else sorted(found)
     verbose = config.get_verbosity() >= 0
     lines = summary.lines(verbose)
     if verbose:

@@ -20,12 +20,17 @@ class Summary:
 
     outcomes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     skip_reasons: dict[str, str] = field(default_factory=dict)
-    without_tests: list[str] = field(default_factory=list)
+    #: None when -k/-m/--lf selected the items (no honest list of untested detections exists).
+    without_tests: list[str] | None = field(default_factory=list)
     below_minimum: dict[str, str] = field(default_factory=dict)
     invalid: set[str] = field(default_factory=set)
+    invalid_files: set[str] = field(default_factory=set)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        detection = dict(report.user_properties).get("panther_detection")
+        properties = dict(report.user_properties)
+        if report.when == "call" and report.failed and "panther_problem_file" in properties:
+            self.invalid_files.add(properties["panther_problem_file"])
+        detection = properties.get("panther_detection")
         if detection is None:
             return
         if report.when == "call" or (report.when == "setup" and not report.passed):
@@ -47,14 +52,14 @@ class Summary:
         passed = [d for d in passed if d not in self.below_minimum and d not in self.invalid]
         skipped = [d for d, o in self.outcomes.items() if o and all(x == "skipped" for x in o)]
         cases = sum(1 for o in self.outcomes.values() for x in o if x != "skipped")
-        head = (
-            f"detections: {len(passed)} passed, {len(failed)} failed, {len(skipped)} skipped, "
-            f"{len(self.without_tests)} without tests; test cases run: {cases}"
-        )
+        head = f"detections: {len(passed)} passed, {len(failed)} failed, {len(skipped)} skipped"
+        if self.without_tests is not None:
+            head += f", {len(self.without_tests)} without tests"
+        head += f"; test cases run: {cases}"
         if self.below_minimum:
             head += f"; below minimum tests: {len(self.below_minimum)}"
-        if self.invalid:
-            head += f"; invalid specs: {len(self.invalid)}"
+        if self.invalid_files:
+            head += f"; invalid specs: {len(self.invalid_files)}"
         if not verbose:
             return [head]
         out = [head]

@@ -187,3 +187,31 @@ def test_without_tests_counts_only_collected_detections(repo: DetectionRepo) -> 
     result.stdout.fnmatch_lines(["detections: 1 passed, 0 failed, 0 skipped, 0 without tests; test cases run: 2"])
     result = repo.pytester.runpytest("rules")
     result.stdout.fnmatch_lines(["detections: 2 passed, 0 failed, 0 skipped, 1 without tests; test cases run: 3"])
+
+
+def test_without_tests_is_not_listed_when_k_or_m_chose_the_items(repo: DetectionRepo) -> None:
+    _three(repo)
+    result = repo.pytester.runpytest("-k", "Test.both")
+    result.stdout.fnmatch_lines(["detections: 1 passed, 0 failed, 0 skipped; test cases run: 2"])
+    assert "without tests" not in result.stdout.str()
+
+
+def test_summary_counts_a_yaml_file_that_does_not_parse(repo: DetectionRepo) -> None:
+    _three(repo)
+    repo.write("rules/broken.yml", "AnalysisType: rule\nRuleID: [unclosed\n")
+    result = repo.pytester.runpytest("rules")
+    result.stdout.fnmatch_lines(["detections: 2 passed, 0 failed, 0 skipped, 1 without tests; test cases run: 3; invalid specs: 1"])
+
+
+def test_changed_since_leaves_out_problems_of_untouched_files(repo: DetectionRepo) -> None:
+    repo.rule("plain", SIMPLE_RULE, SIMPLE_TESTS, rule_id="Test.plain")
+    repo.rule("dup", SIMPLE_RULE, SIMPLE_TESTS, rule_id="Test.plain")  # a problem that is not new
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "base")
+    assert repo.pytester.runpytest("-q").ret == pytest.ExitCode.TESTS_FAILED
+    result = repo.pytester.runpytest("-q", "--panther-changed-since", "HEAD")
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED  # everything deselected, nothing failed
+    repo.write("rules/plain.py", SIMPLE_RULE + "\n# touched\n")  # the file the duplicate-ID problem is on
+    touched = repo.pytester.runpytest("-q", "--panther-changed-since", "HEAD")
+    touched.assert_outcomes(passed=2, failed=1, deselected=2)
