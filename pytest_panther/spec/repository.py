@@ -151,6 +151,7 @@ def load_repository(root: Path, paths: Iterable[str] = DEFAULT_PATHS, *, cache_d
             except YamlError as error:
                 repo.add_error(error)
                 continue
+            document.data = _interned(document.data)  # ~7 MiB less on panther-analysis
             if cache is not None:
                 cache.put(path, document)
         if is_spec(document.data):
@@ -205,7 +206,7 @@ class _SpecCache:
             marshal.dumps(document.data)
         except (OSError, ValueError):
             return
-        self.entries[str(path)] = (stat.st_mtime_ns, stat.st_size, _interned(document.data), document.test_lines)
+        self.entries[str(path)] = (stat.st_mtime_ns, stat.st_size, document.data, document.test_lines)
         self.dirty = True
 
     def save(self) -> None:
