@@ -21,7 +21,18 @@ from pytest_panther.session import PantherSession
 from pytest_panther.spec.model import Spec
 from pytest_panther.spec.model import TestCase
 
-__all__ = ["DetectionNode", "ProblemItem", "SpecFile", "TestCaseItem", "MinimumTestsItem"]
+__all__ = ["DetectionNode", "ItemKind", "MinimumTestsItem", "ProblemItem", "SpecFile", "TestCaseItem"]
+
+
+class ItemKind:
+    """What an item is, as the ``panther_kind`` attribute of items and their reports (it survives
+    pytest-xdist); never guessed from a node id, which a test name can imitate."""
+
+    TEST_CASE = "test_case"
+    VALIDATE = "validate"
+    DUPLICATE_TEST = "duplicate_test"
+    MINIMUM_TESTS = "minimum_tests"
+
 
 class PantherFailure(Exception):
     """A detection test failed; ``str()`` is the full report for a person."""
@@ -109,6 +120,7 @@ class DetectionNode(pytest.Collector):
                 yield ProblemItem.from_parent(
                     self,
                     name=dup,
+                    kind=ItemKind.DUPLICATE_TEST,
                     nodeid=self._child_id(dup),
                     problems=[f"{self.spec.path}:{case.line}:1: duplicate test name {name!r} "
                               f"(first used on line {first.line}; test names must be unique per detection)"],
@@ -164,6 +176,7 @@ class TestCaseItem(pytest.Item):
     """One entry of a detection's ``Tests:``."""
 
     __test__ = False
+    panther_kind = ItemKind.TEST_CASE
 
     def __init__(self, *, spec: Spec, case: TestCase, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -201,9 +214,10 @@ class TestCaseItem(pytest.Item):
 class ProblemItem(pytest.Item):
     """Fails with validation problems (each ``path:line:col: message (hint)``)."""
 
-    def __init__(self, *, problems: list[str], **kwargs: Any) -> None:
+    def __init__(self, *, problems: list[str], kind: str = ItemKind.VALIDATE, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.problems = problems
+        self.panther_kind = kind
 
     def runtest(self) -> None:
         raise PantherFailure("\n".join(self.problems))
@@ -220,4 +234,4 @@ class MinimumTestsItem(ProblemItem):
     """Fails when a detection has fewer tests than ``--panther-minimum-tests`` asks for."""
 
     def __init__(self, *, message: str, **kwargs: Any) -> None:
-        super().__init__(problems=[message], **kwargs)
+        super().__init__(problems=[message], kind=ItemKind.MINIMUM_TESTS, **kwargs)

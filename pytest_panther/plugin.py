@@ -94,6 +94,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    kind = getattr(item, "panther_kind", None)
+    if kind is not None:
+        report.panther_kind = kind  # type: ignore[attr-defined]  # read by the summary, kept by xdist
     if isinstance(item, TestCaseItem) and report.when == "call":
         failure = str(report.longrepr) if report.failed else None
         item.config.hook.pytest_panther_test_case_result(item=item, passed=report.passed, failure=failure)

@@ -11,6 +11,8 @@ from dataclasses import field
 
 import pytest
 
+from pytest_panther.collect import ItemKind
+
 __all__ = ["Summary"]
 
 
@@ -34,11 +36,12 @@ class Summary:
         if detection is None:
             return
         if report.when == "call" or (report.when == "setup" and not report.passed):
-            if report.nodeid.endswith("::validate"):
+            kind = getattr(report, "panther_kind", None)
+            if kind == ItemKind.VALIDATE:
                 if report.failed:
                     self.invalid.add(detection)
                 return
-            if report.nodeid.endswith("::[minimum tests]"):
+            if kind == ItemKind.MINIMUM_TESTS:
                 if report.failed:
                     self.below_minimum[detection] = _message(report)
                 return
