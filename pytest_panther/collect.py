@@ -121,6 +121,7 @@ class DetectionNode(pytest.Collector):
                     self,
                     name=dup,
                     kind=ItemKind.DUPLICATE_TEST,
+                    test_name=name,
                     nodeid=self._child_id(dup),
                     problems=[f"{self.spec.path}:{case.line}:1: duplicate test name {name!r} "
                               f"(first used on line {first.line}; test names must be unique per detection)"],
@@ -183,6 +184,7 @@ class TestCaseItem(pytest.Item):
         self.spec = spec
         self.case = case
         self.user_properties.append(("panther_detection", spec.id))
+        self.test_name = case.name
         #: The detection's last test case: its module is dropped afterwards (a run keeps one
         #: detection module alive at a time, not all ~1,000 of panther-analysis).
         self.releases_detection = False
@@ -214,10 +216,13 @@ class TestCaseItem(pytest.Item):
 class ProblemItem(pytest.Item):
     """Fails with validation problems (each ``path:line:col: message (hint)``)."""
 
-    def __init__(self, *, problems: list[str], kind: str = ItemKind.VALIDATE, **kwargs: Any) -> None:
+    def __init__(self, *, problems: list[str], kind: str = ItemKind.VALIDATE, test_name: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.problems = problems
         self.panther_kind = kind
+        #: The test case name a duplicate-name item is about (None for other problems).
+        self.test_name = test_name
 
     def runtest(self) -> None:
         raise PantherFailure("\n".join(self.problems))

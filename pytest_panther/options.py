@@ -107,6 +107,7 @@ class Settings:
     available_destinations: tuple[str, ...] = ()
     changed_since: str | None = None
     allow_network: bool = False
+    test_names: frozenset[str] = frozenset()
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -130,6 +131,9 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--panther-changed-since", default=None, metavar="REF",
                     help="run only detections affected by changes since git REF (specs, their .py, "
                          "global helpers they import, data models of their log types)")
+    group.addoption("--panther-test-name", action="append", default=[], metavar="NAME",
+                    help="run only the test cases with exactly this name, spaces included (repeatable; "
+                         "PAT --test-names)")
     group.addoption("--panther-allow-network", action="store_true", default=False,
                     help="let detection tests open network connections (off by default)")
     parser.addini("panther_paths", "folders (relative to rootdir) holding analysis specs",
@@ -204,4 +208,5 @@ def settings_from_config(config: pytest.Config) -> Settings:
         available_destinations=tuple(destinations or ()),
         changed_since=opt.panther_changed_since,
         allow_network=bool(opt.panther_allow_network),
+        test_names=frozenset(opt.panther_test_name),
     )
