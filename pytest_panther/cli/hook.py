@@ -22,30 +22,30 @@ is the working directory) and never write to any file:
   (:func:`pytest_panther.select.affected_spec_files`), with ``-q -p no:cacheprovider``, and
   returns pytest's exit code, except 5 (nothing collected), which is 0.
 
-Settings come from the repository's pytest ini keys as the plugin reads them: ``panther_paths``,
-``panther_allow_extra_keys`` and ``panther_extra_keys`` (``pytest.ini``, ``pyproject.toml``
-``[tool.pytest.ini_options]``, ``tox.ini`` or ``setup.cfg``).
+Settings (``panther_paths``, ``panther_allow_extra_keys``, ``panther_extra_keys``,
+``panther_minimum_tests``) are read as the plugin reads them (:mod:`pytest_panther.config`: the
+pytest ini keys, then ``[tool.pytest-panther]`` of ``pyproject.toml``).
 """
 from __future__ import annotations
 
 import argparse
 import ast
-import configparser
 import os
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
+from pytest_panther.config import RepositorySettings
+from pytest_panther.config import SettingsError
+from pytest_panther.config import read_settings
 from pytest_panther.select import GitError
 from pytest_panther.select import SpecIndex
 from pytest_panther.select import affected_spec_files
 from pytest_panther.select import changed_files
-from pytest_panther.spec.repository import DEFAULT_PATHS
 from pytest_panther.spec.repository import Repository
 from pytest_panther.spec.yaml import YamlError
 
-__all__ = ["hook_test", "hook_validate", "ini_value", "register"]
+__all__ = ["hook_test", "hook_validate", "register"]
 
 #: pytest's "no tests were collected" exit code (``pytest.ExitCode.NO_TESTS_COLLECTED``).
 _NO_TESTS = 5
@@ -68,37 +68,13 @@ def register(subparsers: Any) -> None:
     test.set_defaults(func=hook_test)
 
 
-_INI_FILES = (("pytest.ini", "pytest"), (".pytest.ini", "pytest"), ("pyproject.toml", ""),
-              ("tox.ini", "pytest"), ("setup.cfg", "tool:pytest"))
-
-
-def ini_value(root: Path, key: str) -> str | list[str] | bool | None:
-    """The pytest ini ``key`` of the repository at ``root``: from the first config file, in
-    pytest's order, that has a pytest section (https://docs.pytest.org/en/stable/reference/customize.html);
-    None when unset. Unreadable files are skipped."""
-    for name, section in _INI_FILES:
-        path = root / name
-        if not path.is_file():
-            continue
-        try:
-            if name == "pyproject.toml":
-                tool = tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {})
-                options = tool.get("pytest", {}).get("ini_options") if isinstance(tool, dict) else None
-                if isinstance(options, dict):
-                    return options.get(key)
-                continue
-            parser = configparser.ConfigParser(interpolation=None)
-            parser.read(path, encoding="utf-8")
-        except (OSError, ValueError, configparser.Error):
-            continue
-        if parser.has_section(section):
-            return parser.get(section, key, fallback=None)
-    return None
-
-
-def _lines(value: Any) -> list[str]:
-    items = value.splitlines() if isinstance(value, str) else value if isinstance(value, list) else []
-    return [str(v).strip() for v in items if str(v).strip()]
+def _settings(root: Path) -> RepositorySettings | None:
+    """The repository's settings as the plugin reads them; None (after saying why) when invalid."""
+    try:
+        return read_settings(root)
+    except SettingsError as exc:
+        print(f"panther-gitops hook: {exc}", file=sys.stderr)
+        return None
 
 
 def _show(error: YamlError) -> str:
@@ -126,7 +102,10 @@ def _syntax_error(path: Path) -> YamlError | None:
 def hook_validate(args: argparse.Namespace) -> int:
     """``panther-gitops hook validate FILES...``: 0 when the files concerned are valid, else 1."""
     root = (args.root or Path.cwd()).resolve()
-    paths = tuple(_lines(ini_value(root, "panther_paths"))) or DEFAULT_PATHS
+    settings = _settings(root)
+    if settings is None:
+        return 1
+    paths = settings.paths
     index = SpecIndex(root, paths)
     given = [Path(f) for f in args.filenames]
     targets = index.spec_files_for(given)
@@ -137,11 +116,7 @@ def hook_validate(args: argparse.Namespace) -> int:
     from pytest_panther.spec.crosscheck import validate_repository
     from pytest_panther.spec.validate import ValidationOptions
 
-    allow = ini_value(root, "panther_allow_extra_keys")
-    options = ValidationOptions(
-        allow_extra_keys=allow is True or str(allow).strip().lower() in ("true", "1", "yes", "on"),
-        extra_keys_allowlist=frozenset(_lines(ini_value(root, "panther_extra_keys"))),
-    )
+    options = ValidationOptions(allow_extra_keys=settings.allow_extra_keys, extra_keys_allowlist=settings.extra_keys)
     found = validate_repository(repo, options)
     # A two-file problem goes to the second file (path order); show it when it names a target.
     names = [f"{_relative(path, root)}:" for path in targets]
@@ -242,7 +217,10 @@ def hook_test(args: argparse.Namespace) -> int:
     """``panther-gitops hook test FILES...``: pytest's exit code on the affected detections
     (0 when none is affected)."""
     root = (args.root or Path.cwd()).resolve()
-    paths = tuple(_lines(ini_value(root, "panther_paths"))) or DEFAULT_PATHS
+    settings = _settings(root)
+    if settings is None:
+        return 1
+    paths = settings.paths
     changed = [Path(f) for f in args.filenames]
     if args.staged_deletions:
         changed += _staged_deletions(root)

@@ -11,7 +11,6 @@ from gitrepo import git
 from gitrepo import make_repo
 from gitrepo import write
 
-from pytest_panther.cli.hook import ini_value
 from pytest_panther.cli.main import main
 
 RULE = """\
@@ -202,19 +201,6 @@ def test_validate_overrides_folder_setting(repo: Path, capsys: pytest.CaptureFix
         "renamed it (did you mean 'AWS.RootLogin'?)",
         "pyproject.toml:1:1: [tool.pytest-panther.upstream] overrides must be a string, not 3",
     ])
-
-
-def test_ini_value_order_and_shapes(tmp_path: Path) -> None:
-    assert ini_value(tmp_path, "panther_paths") is None
-    (tmp_path / "setup.cfg").write_text("[tool:pytest]\npanther_paths = a\n")
-    assert ini_value(tmp_path, "panther_paths") == "a"
-    (tmp_path / "pyproject.toml").write_text("[tool.pytest.ini_options]\npanther_paths = ['b', 'c']\n")
-    assert ini_value(tmp_path, "panther_paths") == ["b", "c"]
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
-    assert ini_value(tmp_path, "panther_paths") is None  # the first file with a pytest section wins
-    (tmp_path / "pytest.ini").write_text("[other]\n")
-    (tmp_path / "pyproject.toml").write_text("not toml = = =\n")
-    assert ini_value(tmp_path, "panther_paths") == "a"
 
 
 # --------------------------------------------------------------------------- test

@@ -1,0 +1,182 @@
+"""The one reader of a detection repository's settings: pytest ini keys and ``[tool.pytest-panther]``.
+
+The pytest plugin, ``panther-gitops validate`` and the pre-commit hooks all resolve the settings
+they share here, so that a value means the same everywhere (issue 13: ``panther_allow_extra_keys
+= y`` passed ``pytest`` and failed both validators). Each setting has an ini key (any pytest config
+file: ``[tool.pytest.ini_options]``, ``pytest.ini``, …) and a key of the ``[tool.pytest-panther]``
+table of ``pyproject.toml`` (the template's home for them)::
+
+    [tool.pytest-panther]
+    minimum_tests = 2            # ini panther_minimum_tests
+    allow_extra_keys = false     # ini panther_allow_extra_keys
+    extra_keys = ["Owner"]       # ini panther_extra_keys
+    paths = ["rules", "policies"]  # ini panther_paths
+
+Precedence: the ini key (pytest's ``-o`` included), then the table, then the default. Values are
+converted as pytest converts ini values (booleans: ``y yes t true on 1`` / ``n no f false off 0``),
+and a value that does not convert is a :class:`SettingsError` naming the file and key.
+"""
+from __future__ import annotations
+
+import configparser
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pytest_panther.spec.repository import DEFAULT_PATHS
+from pytest_panther.spec.suggest import did_you_mean
+
+__all__ = ["SettingsError", "IniGetter", "RepositorySettings", "file_ini", "ini_value", "read_settings"]
+
+#: A source of raw ini values: the value of a key, or None when it is not set.
+IniGetter = Callable[[str], Any]
+
+#: ``[tool.pytest-panther]`` key -> ini key; the sub-tables belong to the upstream workflow and sync.
+TABLE_KEYS = {
+    "paths": "panther_paths",
+    "minimum_tests": "panther_minimum_tests",
+    "allow_extra_keys": "panther_allow_extra_keys",
+    "extra_keys": "panther_extra_keys",
+}
+_SUBTABLES = ("upstream", "targets")
+_TRUE = ("y", "yes", "t", "true", "on", "1")
+_FALSE = ("n", "no", "f", "false", "off", "0")
+#: pytest's config files in its order (https://docs.pytest.org/en/stable/reference/customize.html).
+_INI_FILES = (("pytest.toml", "toml"), (".pytest.toml", "toml"), ("pytest.ini", "pytest"), (".pytest.ini", "pytest"),
+              ("pyproject.toml", ""), ("tox.ini", "pytest"), ("setup.cfg", "tool:pytest"))
+
+
+class SettingsError(Exception):
+    """A setting with a value of the wrong type, or an unknown ``[tool.pytest-panther]`` key."""
+
+
+@dataclass(frozen=True)
+class RepositorySettings:
+    """The settings the plugin, ``validate`` and the hooks share."""
+
+    paths: tuple[str, ...] = DEFAULT_PATHS
+    minimum_tests: int = 0
+    allow_extra_keys: bool = False
+    extra_keys: frozenset[str] = frozenset()
+
+
+def ini_value(root: Path, key: str) -> Any:
+    """The raw pytest ini ``key`` of the repository at ``root``, from the first config file that
+    pytest would use (``pytest.ini`` wins even without the key); None when unset. Unreadable
+    files are skipped."""
+    return file_ini(root)(key)
+
+
+def file_ini(root: Path) -> IniGetter:
+    """An :data:`IniGetter` over the pytest config file of ``root`` (for the command-line tools;
+    the plugin uses pytest's own ``config.getini``)."""
+    options = _ini_options(root)
+    return lambda key: options.get(key)
+
+
+def _ini_options(root: Path) -> dict[str, Any]:
+    for name, section in _INI_FILES:
+        path = root / name
+        if not path.is_file():
+            continue
+        try:
+            if section == "toml" or name == "pyproject.toml":
+                data = tomllib.loads(path.read_text(encoding="utf-8"))
+                if section == "toml":
+                    return dict(data.get("pytest", {}))
+                tool = data.get("tool", {}).get("pytest", {})
+                options = tool.get("ini_options", tool if tool else None) if isinstance(tool, dict) else None
+                if isinstance(options, dict):
+                    return {k: v for k, v in options.items() if k != "ini_options"}
+                continue
+            parser = configparser.ConfigParser(interpolation=None)
+            parser.read(path, encoding="utf-8")
+        except (OSError, ValueError, configparser.Error):
+            continue
+        if parser.has_section(section):
+            return dict(parser.items(section))
+        if name in ("pytest.ini", ".pytest.ini"):  # pytest uses it even without a [pytest] section
+            return {}
+    return {}
+
+
+def _table(root: Path) -> dict[str, Any]:
+    """``[tool.pytest-panther]`` without its sub-tables ({} when absent or unreadable: a broken
+    ``pyproject.toml`` is reported where the upstream table is read)."""
+    path = root / "pyproject.toml"
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except (OSError, ValueError):
+        return {}
+    table = data.get("tool", {}).get("pytest-panther", {})
+    if not isinstance(table, dict):
+        raise SettingsError(f"{path}: [tool.pytest-panther] must be a table")
+    unknown = sorted(set(table) - set(TABLE_KEYS) - set(_SUBTABLES))
+    if unknown:
+        hint = did_you_mean(unknown[0], TABLE_KEYS)
+        line = next((i for i, row in enumerate(text.splitlines(), 1) if re.match(rf"\s*{re.escape(unknown[0])}\s*=", row)), 1)
+        raise SettingsError(
+            f"{path}:{line}:1: [tool.pytest-panther] unknown key {unknown[0]!r} ("
+            + (hint if hint else f"known: {', '.join(TABLE_KEYS)}") + ")"
+        )
+    return {key: table[key] for key in TABLE_KEYS if key in table}
+
+
+def _bool(value: Any, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise SettingsError(f"{where}: expected a boolean (true/false, yes/no, on/off, 1/0), got {value!r}")
+
+
+def _int(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise SettingsError(f"{where}: expected a whole number, got {value!r}")
+    try:
+        return int(value)
+    except ValueError:
+        raise SettingsError(f"{where}: expected a whole number, got {value!r}") from None
+
+
+def _lines(value: Any, where: str) -> list[str]:
+    items = value.splitlines() if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+        raise SettingsError(f"{where}: expected a list of strings, got {value!r}")
+    return [v.strip() for v in items if v.strip()]
+
+
+def read_settings(root: Path, ini: IniGetter | None = None) -> RepositorySettings:
+    """The :class:`RepositorySettings` of the repository at ``root``: ``ini`` (default: the
+    repository's pytest config file) over ``[tool.pytest-panther]`` over the defaults.
+
+    :raises SettingsError: for a value that does not convert or an unknown table key.
+    """
+    get = ini if ini is not None else file_ini(root)
+    table = _table(root)
+    values: dict[str, tuple[Any, str]] = {}
+    for key, ini_key in TABLE_KEYS.items():
+        raw = get(ini_key)
+        if raw is not None:
+            values[key] = (raw, f"ini {ini_key}")
+        elif key in table:
+            values[key] = (table[key], f"{root / 'pyproject.toml'}: [tool.pytest-panther] {key}")
+    settings: dict[str, Any] = {}
+    if "paths" in values:
+        paths = _lines(*values["paths"])
+        if paths:
+            settings["paths"] = tuple(paths)
+    if "minimum_tests" in values:
+        settings["minimum_tests"] = _int(*values["minimum_tests"])
+    if "allow_extra_keys" in values:
+        settings["allow_extra_keys"] = _bool(*values["allow_extra_keys"])
+    if "extra_keys" in values:
+        settings["extra_keys"] = frozenset(_lines(*values["extra_keys"]))
+    return RepositorySettings(**settings)
