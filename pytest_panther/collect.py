@@ -34,6 +34,10 @@ class ItemKind:
     MINIMUM_TESTS = "minimum_tests"
 
 
+#: The start of the skip reason of a ``[minimum tests]`` item of an untouched upstream detection.
+UPSTREAM_BELOW_MINIMUM = "upstream detection, unchanged since"
+
+
 class PantherFailure(Exception):
     """A detection test failed; ``str()`` is the full report for a person."""
 
@@ -139,8 +143,11 @@ class DetectionNode(pytest.Collector):
             name = "[minimum tests]"
             item = MinimumTestsItem.from_parent(self, name=name, nodeid=self._child_id(name), message=shortfall)
             item.user_properties.append(("panther_detection", self.spec.id))
+            base = self.panther.untouched_upstream_base(self.spec)
             if settings.skip_disabled and not self.spec.enabled:
                 item.add_marker(pytest.mark.skip(reason="detection disabled (--panther-skip-disabled)"))
+            elif base is not None:  # upstream's to fix: listed (a skip with the reason), not failed
+                item.add_marker(pytest.mark.skip(reason=f"{UPSTREAM_BELOW_MINIMUM} {base}: {shortfall.split(': ', 2)[-1]}"))
             yield item
 
 

@@ -29,7 +29,9 @@ from typing import Any
 from pytest_panther.spec.repository import DEFAULT_PATHS
 from pytest_panther.spec.suggest import did_you_mean
 
-__all__ = ["SettingsError", "IniGetter", "RepositorySettings", "file_ini", "ini_value", "read_settings"]
+__all__ = [
+    "IniGetter", "RepositorySettings", "SettingsError", "add_minimum_tests", "file_ini", "ini_value", "read_settings",
+]
 
 #: A source of raw ini values: the value of a key, or None when it is not set.
 IniGetter = Callable[[str], Any]
@@ -180,3 +182,37 @@ def read_settings(root: Path, ini: IniGetter | None = None) -> RepositorySetting
     if "extra_keys" in values:
         settings["extra_keys"] = frozenset(_lines(*values["extra_keys"]))
     return RepositorySettings(**settings)
+
+
+def add_minimum_tests(root: Path, minimum: int) -> bool:
+    """Set ``minimum_tests`` in ``[tool.pytest-panther]`` of ``root/pyproject.toml`` unless a
+    minimum is already set (that table or the ini key); True when written. A text edit: every
+    other line stays as it was; nothing is written unless the result parses back.
+
+    :raises SettingsError: when the file cannot be edited safely (it does not parse, say).
+    """
+    path = root / "pyproject.toml"
+    current = read_settings(root)
+    if file_ini(root)("panther_minimum_tests") is not None or "minimum_tests" in _table(root):
+        return False
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    entry = f"minimum_tests = {minimum}\n"
+    header = next((i for i, line in enumerate(lines) if line.strip() == "[tool.pytest-panther]"), None)
+    if header is None:
+        note = "# Every detection needs this many tests, one that alerts and one that does not (pytest-panther).\n"
+        lines += ["\n"] if lines and lines[-1].strip() else []
+        lines += ["[tool.pytest-panther]\n", note, entry]
+    else:
+        lines.insert(header + 1, entry)
+    new_text = "".join(lines)
+    try:
+        written = tomllib.loads(new_text)["tool"]["pytest-panther"]["minimum_tests"]
+    except (tomllib.TOMLDecodeError, KeyError, TypeError):
+        written = None
+    if written != minimum or current.minimum_tests not in (0, minimum):
+        raise SettingsError(f"{path}: could not add [tool.pytest-panther] minimum_tests = {minimum} safely; add it by hand")
+    path.write_text(new_text, encoding="utf-8")
+    return True

@@ -33,6 +33,8 @@ from pytest_panther.upstream.config import ConfigError
 from pytest_panther.upstream.config import read_config
 from pytest_panther.upstream.overrides import apply_overrides
 from pytest_panther.upstream.overrides import load_overrides
+from pytest_panther.upstream.untouched import Untouched
+from pytest_panther.upstream.untouched import untouched_upstream
 
 __all__ = ["PantherSession"]
 
@@ -157,6 +159,21 @@ class PantherSession:
         if compiled is None:
             compiled = self._correlation[spec.path] = compile_correlation(spec)
         return compiled
+
+    @cached_property
+    def _untouched(self) -> Untouched | None:
+        return untouched_upstream(self.root)
+
+    def untouched_upstream_base(self, spec: Spec) -> str | None:
+        """The base release when ``spec`` (and its ``.py``) are upstream's, unchanged since that
+        release in this fork; else None. Asked only for detections below the minimum."""
+        untouched = self._untouched
+        if untouched is None or spec.path.resolve() not in untouched.files:
+            return None
+        python = spec.python_path
+        if python is not None and python.resolve() not in untouched.files:
+            return None
+        return untouched.base
 
     def test_cases_of(self, spec: Spec) -> list[TestCase]:
         """Tests of a derived detection without its own ``Tests`` are its base's (PAT)."""

@@ -11,6 +11,7 @@ from dataclasses import field
 
 import pytest
 
+from pytest_panther.collect import UPSTREAM_BELOW_MINIMUM
 from pytest_panther.collect import ItemKind
 
 __all__ = ["Summary"]
@@ -25,6 +26,8 @@ class Summary:
     #: None when -k/-m/--lf selected the items (no honest list of untested detections exists).
     without_tests: list[str] | None = field(default_factory=list)
     below_minimum: dict[str, str] = field(default_factory=dict)
+    #: Untouched upstream detections of a fork below the minimum: listed, not failed.
+    upstream_below_minimum: set[str] = field(default_factory=set)
     invalid: set[str] = field(default_factory=set)
     invalid_files: set[str] = field(default_factory=set)
 
@@ -44,6 +47,8 @@ class Summary:
             if kind == ItemKind.MINIMUM_TESTS:
                 if report.failed:
                     self.below_minimum[detection] = _message(report)
+                elif report.skipped and UPSTREAM_BELOW_MINIMUM in str(report.longrepr):
+                    self.upstream_below_minimum.add(detection)
                 return
             self.outcomes[detection].append(report.outcome)
             if report.skipped and isinstance(report.longrepr, tuple):
@@ -61,6 +66,8 @@ class Summary:
         head += f"; test cases run: {cases}"
         if self.below_minimum:
             head += f"; below minimum tests: {len(self.below_minimum)}"
+        if self.upstream_below_minimum:
+            head += f"; upstream below minimum (not failed): {len(self.upstream_below_minimum)}"
         if self.invalid_files:
             head += f"; invalid specs: {len(self.invalid_files)}"
         if not verbose:
@@ -77,6 +84,9 @@ class Summary:
             out.append("without tests: " + ", ".join(sorted(self.without_tests)))
         for detection, message in sorted(self.below_minimum.items()):
             out.append(f"below minimum: {detection}: {message.split(': ', 2)[-1]}")
+        if self.upstream_below_minimum:
+            out.append("upstream below minimum (unchanged since the base release; listed, not failed): "
+                       + ", ".join(sorted(self.upstream_below_minimum)))
         return out
 
 

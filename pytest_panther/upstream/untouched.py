@@ -1,0 +1,47 @@
+"""Which files of a fork are upstream's, unchanged since the recorded base release.
+
+An under-tested detection the fork took from upstream and never touched is upstream's to fix: the
+minimum-tests check lists it instead of failing it (issue 10.9), while every detection the fork
+wrote or edited must meet the minimum.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pytest_panther.upstream.config import ConfigError
+from pytest_panther.upstream.config import read_config
+from pytest_panther.upstream.git import Git
+from pytest_panther.upstream.git import GitError
+
+__all__ = ["Untouched", "untouched_upstream"]
+
+
+@dataclass(frozen=True)
+class Untouched:
+    """``files`` (resolved paths) are identical in the work tree and in release ``base``."""
+
+    base: str
+    files: frozenset[Path]
+
+
+def untouched_upstream(root: Path) -> Untouched | None:
+    """The upstream files of the fork at ``root`` that it did not change since
+    ``[tool.pytest-panther.upstream] base``; None when no base is recorded, its tag is not in the
+    local repository, or ``root`` is not in a git work tree (then nothing is exempt)."""
+    try:
+        base = read_config(root).base
+    except ConfigError:
+        return None
+    if not base:
+        return None
+    git = Git(root)
+    try:
+        if git.rev(base) is None:
+            return None
+        top = Path(git.out("rev-parse", "--show-toplevel"))
+        upstream = set(git.files(base))
+        changed = {p for p in git.out("diff", "--name-only", "--no-renames", "-z", base, "--").split("\0") if p}
+    except (GitError, OSError):
+        return None
+    return Untouched(base, frozenset((top / p).resolve() for p in upstream - changed))
