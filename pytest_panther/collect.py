@@ -53,6 +53,11 @@ def _shown(text: str, node: pytest.Node) -> str:
     return text.replace(root + os.sep, prefix)
 
 
+def _relative(path: Path, config: pytest.Config) -> str:
+    """``path`` relative to the rootdir (as JUnit consumers expect), else as it is."""
+    return Path(path).relative_to(config.rootpath).as_posix() if Path(path).is_relative_to(config.rootpath) else str(path)
+
+
 class SpecFile(pytest.File):
     """One analysis spec file (or a YAML file under the panther paths that failed to parse)."""
 
@@ -190,7 +195,10 @@ class TestCaseItem(pytest.Item):
         super().__init__(**kwargs)
         self.spec = spec
         self.case = case
-        self.user_properties.append(("panther_detection", spec.id))
+        # The spec file and line of the case (an override file for a case an override added), as JUnit
+        # properties; the node id starts with the spec file's path relative to the rootdir.
+        where = _relative(case.path, self.config) if case.path else self.nodeid.split("::", 1)[0]
+        self.user_properties += [("panther_detection", spec.id), ("panther_file", where), ("panther_line", case.line)]
         self.test_name = case.name
         #: The detection's last test case: its module is dropped afterwards (a run keeps one
         #: detection module alive at a time, not all ~1,000 of panther-analysis).
@@ -202,11 +210,14 @@ class TestCaseItem(pytest.Item):
         return self.parent.panther
 
     def runtest(self) -> None:
+        alert: list[tuple[str, str]] = []
         try:
-            failure = run_item(self.panther, self.spec, self.case)
+            failure = run_item(self.panther, self.spec, self.case, alert)
         finally:
             if self.releases_detection:
                 self.panther.release(self.spec)
+        # What the alert would carry: JUnit properties, and -v / -rA output (report.alert_lines).
+        self.user_properties.extend((f"{report.ALERT_PREFIX}{name}", output) for name, output in alert)
         if failure is not None:
             # Raised with the detection's own traceback, so that --pdb opens at its failing line.
             raise PantherFailure(failure).with_traceback(report.own_traceback(getattr(failure, "cause", None)))

@@ -21,13 +21,31 @@ from pytest_panther.spec.model import Spec
 from pytest_panther.spec.model import TestCase
 
 __all__ = [
-    "case_problem", "correlation_failure", "internal_error", "own_traceback", "setup_failure", "verdict_failure",
+    "ALERT_PREFIX", "alert_lines", "case_problem", "correlation_failure", "internal_error", "own_traceback", "setup_failure", "verdict_failure",
 ]
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent)
 _LIBRARY_DIRS = tuple(
     {str(Path(p).resolve()) for key in ("stdlib", "platstdlib", "purelib", "platlib") if (p := sysconfig.get_paths().get(key))}
 )
+
+
+#: Prefix of the user properties (and JUnit properties) that hold what an alert would carry.
+ALERT_PREFIX = "panther_alert_"
+
+
+def alert_lines(properties: list[tuple[str, object]], width: int | None) -> list[str]:
+    """What the alert of a test case would carry, one ``name: output`` line per function that
+    produced a value (title, dedup, alert_context, …, in PAT's order), as PAT prints it for every
+    alerting test; each line cut to ``width`` characters when given."""
+    lines = []
+    for key, value in properties:
+        if key.startswith(ALERT_PREFIX):
+            line = f"{key.removeprefix(ALERT_PREFIX)}: {value}"
+            if width is not None and len(line) > width:
+                line = line[: max(width - 1, 10)] + "…"
+            lines.append(line)
+    return lines
 
 
 def _where(spec: Spec, case: TestCase) -> str:
