@@ -9,6 +9,7 @@ detection still runs.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -195,10 +196,12 @@ class TestCaseItem(pytest.Item):
         super().__init__(**kwargs)
         self.spec = spec
         self.case = case
-        # The spec file and line of the case (an override file for a case an override added), as JUnit
-        # properties; the node id starts with the spec file's path relative to the rootdir.
-        where = _relative(case.path, self.config) if case.path else self.nodeid.split("::", 1)[0]
-        self.user_properties += [("panther_detection", spec.id), ("panther_file", where), ("panther_line", case.line)]
+        self.user_properties.append(("panther_detection", spec.id))
+        if report.details_wanted(self.config):
+            # The spec file and line of the case (an override file for a case an override added), as
+            # JUnit properties; the node id starts with the spec file's path relative to the rootdir.
+            where = sys.intern(_relative(case.path, self.config) if case.path else self.nodeid.split("::", 1)[0])
+            self.user_properties += [("panther_file", where), ("panther_line", case.line)]
         self.test_name = case.name
         #: The detection's last test case: its module is dropped afterwards (a run keeps one
         #: detection module alive at a time, not all ~1,000 of panther-analysis).
@@ -210,14 +213,15 @@ class TestCaseItem(pytest.Item):
         return self.parent.panther
 
     def runtest(self) -> None:
-        alert: list[tuple[str, str]] = []
+        alert: list[tuple[str, str]] | None = [] if report.details_wanted(self.config) else None
         try:
             failure = run_item(self.panther, self.spec, self.case, alert)
         finally:
             if self.releases_detection:
                 self.panther.release(self.spec)
         # What the alert would carry: JUnit properties, and -v / -rA output (report.alert_lines).
-        self.user_properties.extend((f"{report.ALERT_PREFIX}{name}", output) for name, output in alert)
+        if alert:
+            self.user_properties.extend((f"{report.ALERT_PREFIX}{name}", output) for name, output in alert)
         if failure is not None:
             # Raised with the detection's own traceback, so that --pdb opens at its failing line.
             raise PantherFailure(failure).with_traceback(report.own_traceback(getattr(failure, "cause", None)))
