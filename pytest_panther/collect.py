@@ -43,7 +43,7 @@ class PantherFailure(Exception):
     """A detection test failed; ``str()`` is the full report for a person."""
 
 
-def _shown(text: str, node: pytest.Node) -> str:
+def _shown(text: str, node: pytest.Item | pytest.Collector) -> str:
     """``text`` with absolute paths under the rootdir made relative to where pytest was run."""
     root = str(node.config.rootpath)
     here = node.config.invocation_params.dir
@@ -147,14 +147,14 @@ class DetectionNode(pytest.Collector):
         shortfall = minimum_tests_shortfall(self.spec, cases, settings.minimum_tests)
         if shortfall:
             name = "[minimum tests]"
-            item = MinimumTestsItem.from_parent(self, name=name, nodeid=self._child_id(name), message=shortfall)
-            item.user_properties.append(("panther_detection", self.spec.id))
+            check = MinimumTestsItem.from_parent(self, name=name, nodeid=self._child_id(name), message=shortfall)
+            check.user_properties.append(("panther_detection", self.spec.id))
             base = self.panther.untouched_upstream_base(self.spec)
             if settings.skip_disabled and not self.spec.enabled:
-                item.add_marker(pytest.mark.skip(reason="detection disabled (--panther-skip-disabled)"))
+                check.add_marker(pytest.mark.skip(reason="detection disabled (--panther-skip-disabled)"))
             elif base is not None:  # upstream's to fix: listed (a skip with the reason), not failed
-                item.add_marker(pytest.mark.skip(reason=f"{UPSTREAM_BELOW_MINIMUM} {base}: {shortfall.split(': ', 2)[-1]}"))
-            yield item
+                check.add_marker(pytest.mark.skip(reason=f"{UPSTREAM_BELOW_MINIMUM} {base}: {shortfall.split(': ', 2)[-1]}"))
+            yield check
 
 
 def minimum_tests_shortfall(spec: Spec, cases: list[TestCase], minimum: int) -> str:

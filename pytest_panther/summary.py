@@ -32,7 +32,7 @@ class Summary:
     invalid_files: set[str] = field(default_factory=set)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        properties = dict(report.user_properties)
+        properties = {str(k): str(v) for k, v in report.user_properties}
         if report.when == "call" and report.failed and "panther_problem_file" in properties:
             self.invalid_files.add(properties["panther_problem_file"])
         detection = properties.get("panther_detection")

@@ -30,7 +30,7 @@ __all__ = ["register", "run"]
 MINIMUM_TESTS = 2
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "init",
         help="lay out the detections repository template (never overwrites)",
