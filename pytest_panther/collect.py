@@ -35,8 +35,8 @@ class ItemKind:
     MINIMUM_TESTS = "minimum_tests"
 
 
-#: The start of the skip reason of a ``[minimum tests]`` item of an untouched upstream detection.
-UPSTREAM_BELOW_MINIMUM = "upstream detection, unchanged since"
+#: In the skip reason of a ``[minimum tests]`` item that is listed, not failed (the summary lists it).
+LISTED_BELOW_MINIMUM = "listed, not failed"
 
 
 class PantherFailure(Exception):
@@ -149,11 +149,11 @@ class DetectionNode(pytest.Collector):
             name = "[minimum tests]"
             check = MinimumTestsItem.from_parent(self, name=name, nodeid=self._child_id(name), message=shortfall)
             check.user_properties.append(("panther_detection", self.spec.id))
-            base = self.panther.untouched_upstream_base(self.spec)
+            listed = self.panther.minimum_tests_listed_only(self.spec)
             if settings.skip_disabled and not self.spec.enabled:
                 check.add_marker(pytest.mark.skip(reason="detection disabled (--panther-skip-disabled)"))
-            elif base is not None:  # upstream's to fix: listed (a skip with the reason), not failed
-                check.add_marker(pytest.mark.skip(reason=f"{UPSTREAM_BELOW_MINIMUM} {base}: {shortfall.split(': ', 2)[-1]}"))
+            elif listed is not None:  # a skip with the reason, so that it is listed, not failed
+                check.add_marker(pytest.mark.skip(reason=f"{listed} ({LISTED_BELOW_MINIMUM}): {shortfall.split(': ', 2)[-1]}"))
             yield check
 
 

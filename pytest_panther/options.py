@@ -112,6 +112,7 @@ class Settings:
     changed_since: str | None = None
     allow_network: bool = False
     test_names: frozenset[str] = frozenset()
+    minimum_tests_on: tuple[str, ...] = ()
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -138,6 +139,9 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--panther-test-name", action="append", default=[], metavar="NAME",
                     help="run only the test cases with exactly this name, spaces included (repeatable; "
                          "PAT --test-names)")
+    group.addoption("--panther-minimum-tests-on", action="append", default=[], metavar="PATH",
+                    help="fail only the detections whose spec or .py is among these files below the minimum "
+                         "tests; list the others (repeatable; the panther-test hook passes a commit's files)")
     group.addoption("--panther-allow-network", action="store_true", default=False,
                     help="let detection tests open network connections (off by default)")
     # The keys shared with `panther-gitops validate` and the hooks default to None (unset), so that
@@ -221,4 +225,5 @@ def settings_from_config(config: pytest.Config) -> Settings:
         changed_since=opt.panther_changed_since,
         allow_network=bool(opt.panther_allow_network),
         test_names=frozenset(opt.panther_test_name),
+        minimum_tests_on=tuple(opt.panther_minimum_tests_on),
     )

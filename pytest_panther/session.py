@@ -164,16 +164,19 @@ class PantherSession:
     def _untouched(self) -> Untouched | None:
         return untouched_upstream(self.root)
 
-    def untouched_upstream_base(self, spec: Spec) -> str | None:
-        """The base release when ``spec`` (and its ``.py``) are upstream's, unchanged since that
-        release in this fork; else None. Asked only for detections below the minimum."""
+    def minimum_tests_listed_only(self, spec: Spec) -> str | None:
+        """Why ``spec``, below the minimum tests, is listed rather than failed, or None (it fails):
+        ``--panther-minimum-tests-on`` names files and none is the spec or its ``.py`` (the
+        ``panther-test`` hook: a detection the commit does not touch), or it is an upstream
+        detection of a fork, unchanged since the base release. Asked only below the minimum."""
+        files = {spec.path.resolve()} | ({spec.python_path.resolve()} if spec.python_path is not None else set())
+        scope = self.settings.minimum_tests_on
+        if scope and not files & {Path(self.root, p).resolve() for p in scope}:
+            return "not touched by this change"
         untouched = self._untouched
-        if untouched is None or spec.path.resolve() not in untouched.files:
-            return None
-        python = spec.python_path
-        if python is not None and python.resolve() not in untouched.files:
-            return None
-        return untouched.base
+        if untouched is not None and files <= untouched.files:
+            return f"upstream detection, unchanged since {untouched.base}"
+        return None
 
     def test_cases_of(self, spec: Spec) -> list[TestCase]:
         """Tests of a derived detection without its own ``Tests`` are its base's (PAT)."""

@@ -11,7 +11,7 @@ from dataclasses import field
 
 import pytest
 
-from pytest_panther.collect import UPSTREAM_BELOW_MINIMUM
+from pytest_panther.collect import LISTED_BELOW_MINIMUM
 from pytest_panther.collect import ItemKind
 
 __all__ = ["Summary"]
@@ -26,8 +26,9 @@ class Summary:
     #: None when -k/-m/--lf selected the items (no honest list of untested detections exists).
     without_tests: list[str] | None = field(default_factory=list)
     below_minimum: dict[str, str] = field(default_factory=dict)
-    #: Untouched upstream detections of a fork below the minimum: listed, not failed.
-    upstream_below_minimum: set[str] = field(default_factory=set)
+    #: Detections below the minimum that are listed, not failed -> why (not touched by the change
+    #: the hook tests; an upstream detection of a fork, unchanged since the base release).
+    listed_below_minimum: dict[str, str] = field(default_factory=dict)
     invalid: set[str] = field(default_factory=set)
     invalid_files: set[str] = field(default_factory=set)
 
@@ -47,8 +48,8 @@ class Summary:
             if kind == ItemKind.MINIMUM_TESTS:
                 if report.failed:
                     self.below_minimum[detection] = _message(report)
-                elif report.skipped and UPSTREAM_BELOW_MINIMUM in str(report.longrepr):
-                    self.upstream_below_minimum.add(detection)
+                elif report.skipped and isinstance(report.longrepr, tuple) and LISTED_BELOW_MINIMUM in report.longrepr[2]:
+                    self.listed_below_minimum[detection] = report.longrepr[2].removeprefix("Skipped: ").split(" (")[0]
                 return
             self.outcomes[detection].append(report.outcome)
             if report.skipped and isinstance(report.longrepr, tuple):
@@ -66,8 +67,8 @@ class Summary:
         head += f"; test cases run: {cases}"
         if self.below_minimum:
             head += f"; below minimum tests: {len(self.below_minimum)}"
-        if self.upstream_below_minimum:
-            head += f"; upstream below minimum (not failed): {len(self.upstream_below_minimum)}"
+        if self.listed_below_minimum:
+            head += f"; below minimum, not failed: {len(self.listed_below_minimum)}"
         if self.invalid_files:
             head += f"; invalid specs: {len(self.invalid_files)}"
         if not verbose:
@@ -84,9 +85,11 @@ class Summary:
             out.append("without tests: " + ", ".join(sorted(self.without_tests)))
         for detection, message in sorted(self.below_minimum.items()):
             out.append(f"below minimum: {detection}: {message.split(': ', 2)[-1]}")
-        if self.upstream_below_minimum:
-            out.append("upstream below minimum (unchanged since the base release; listed, not failed): "
-                       + ", ".join(sorted(self.upstream_below_minimum)))
+        listed: dict[str, list[str]] = defaultdict(list)
+        for detection, why in self.listed_below_minimum.items():
+            listed[why].append(detection)
+        for why, ids in sorted(listed.items()):
+            out.append(f"below minimum, not failed ({why}): {len(ids)}: " + ", ".join(sorted(ids)))
         return out
 
 

@@ -125,16 +125,37 @@ def test_in_a_fork_untouched_upstream_detections_below_the_minimum_are_listed_no
     assert code == pytest.ExitCode.TESTS_FAILED
     assert "FAILED rules/custom_admin_granted.yml::Custom.Okta.AdminGranted::[minimum tests]" in out
     assert "FAILED rules/upstream_b.yml::Upstream.B::[minimum tests]" in out
-    assert "SKIPPED [1] rules/upstream_a.yml: upstream detection, unchanged since v1.0.0: 2 tests required" in out
-    assert "below minimum tests: 2; upstream below minimum (not failed): 1" in out
-    assert "upstream below minimum (unchanged since the base release; listed, not failed): Upstream.A" in out
+    assert ("SKIPPED [1] rules/upstream_a.yml: upstream detection, unchanged since v1.0.0 (listed, not failed): "
+            "2 tests required") in out
+    assert "below minimum tests: 2; below minimum, not failed: 1" in out
+    assert "below minimum, not failed (upstream detection, unchanged since v1.0.0): 1: Upstream.A" in out
 
     # A commit that changes only the helper Upstream.A imports is not blocked by Upstream.A's tests.
     write(root, {"rules/upstream_b.py": PY, "global_helpers/okta_helpers.py": "def granted(event):\n    return "
                  "event.get('eventType') == 'user.account.privilege.grant'  # reviewed\n"})
     (root / "rules/custom_admin_granted.yml").unlink()
     (root / "rules/custom_admin_granted.py").unlink()
-    hooked = main(["hook", "test", "global_helpers/okta_helpers.py"])
+    hooked = main(["hook", "test", "--pytest-arg=-rs", "global_helpers/okta_helpers.py"])
     out = capsys.readouterr().out
     assert hooked == 0, out
     assert "1 passed, 1 skipped" in out
+    assert "SKIPPED [1] rules/upstream_a.yml: not touched by this change (listed, not failed): 2 tests required" in out
+
+
+def test_the_hook_fails_only_the_detections_the_commit_touches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _fork(tmp_path)
+    write(root, {"pyproject.toml": "[tool.pytest-panther]\nminimum_tests = 2\n"})  # not a fork: no base
+    monkeypatch.chdir(root)
+    helper = "global_helpers/okta_helpers.py"
+    write(root, {helper: (root / helper).read_text() + "# reviewed\n"})
+    hooked = main(["hook", "test", "--pytest-arg=-rs", helper])
+    out = capsys.readouterr().out
+    assert hooked == 0, out  # Upstream.A imports the helper and has one test: listed, not failed
+    assert "SKIPPED [1] rules/upstream_a.yml: not touched by this change (listed, not failed): 2 tests required" in out
+    assert "below minimum, not failed: 1" in out
+    hooked = main(["hook", "test", helper, "rules/upstream_a.py"])
+    out = capsys.readouterr().out
+    assert hooked == 1
+    assert "FAILED rules/upstream_a.yml::Upstream.A::[minimum tests]" in out

@@ -20,7 +20,9 @@ is the working directory) and never write to any file:
   validated too. A bad upstream setting is reported on ``pyproject.toml``.
 * ``test`` runs pytest in-process on the detections the change affects
   (:func:`pytest_panther.select.affected_spec_files`), with ``-q -p no:cacheprovider``, and
-  returns pytest's exit code, except 5 (nothing collected), which is 0.
+  returns pytest's exit code, except 5 (nothing collected), which is 0. The minimum-tests setting
+  fails only the detections whose spec or ``.py`` is among FILES (``--panther-minimum-tests-on``);
+  the others below it are listed.
 
 Settings (``panther_paths``, ``panther_allow_extra_keys``, ``panther_extra_keys``,
 ``panther_minimum_tests``) are read as the plugin reads them (:mod:`pytest_panther.config`: the
@@ -239,7 +241,11 @@ def hook_test(args: argparse.Namespace) -> int:
     load = "\n".join(_relative(p, index.root) for p in needed)
     cwd = Path.cwd()
     argv = [os.path.relpath(p) if p.is_relative_to(cwd) else str(p) for p in sorted(specs)]
-    argv += ["-q", "-p", "no:cacheprovider", f"--rootdir={root}", "-o", f"panther_paths={load}", *args.pytest_arg]
+    argv += ["-q", "-p", "no:cacheprovider", f"--rootdir={root}", "-o", f"panther_paths={load}"]
+    # The minimum-tests setting fails the detections the change touches; the others it affects
+    # (through a global helper or a data model) are listed.
+    argv += [f"--panther-minimum-tests-on={(cwd / path).resolve()}" for path in changed]
+    argv += args.pytest_arg
     sys.stdout.flush()
     code = int(pytest.main(argv))
     return 0 if code == _NO_TESTS else code

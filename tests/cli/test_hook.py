@@ -227,8 +227,10 @@ def test_test_runs_pytest_on_the_affected_specs(repo: Path, fake_pytest: FakePyt
     assert run(capsys, "test", "global_helpers/aws_helpers.py") == (0, [])
     # the plugin is told to load only the affected spec, the specs it names, helpers and data models
     load = "panther_paths=global_helpers/aws_helpers.yml\nrules/root_login.yml"
+    # and that the minimum-tests setting fails only detections whose own files are among the changed ones
+    touched = f"--panther-minimum-tests-on={repo.resolve() / 'global_helpers/aws_helpers.py'}"
     assert fake_pytest.calls == [
-        ["rules/root_login.yml", "-q", "-p", "no:cacheprovider", f"--rootdir={repo.resolve()}", "-o", load]]
+        ["rules/root_login.yml", "-q", "-p", "no:cacheprovider", f"--rootdir={repo.resolve()}", "-o", load, touched]]
 
 
 def test_test_passes_extra_args_and_exit_codes(repo: Path, fake_pytest: FakePytest, capsys: pytest.CaptureFixture[str]) -> None:
