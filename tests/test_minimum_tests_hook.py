@@ -159,3 +159,22 @@ def test_the_hook_fails_only_the_detections_the_commit_touches(
     out = capsys.readouterr().out
     assert hooked == 1
     assert "FAILED rules/upstream_a.yml::Upstream.A::[minimum tests]" in out
+
+
+def test_while_a_pull_tests_a_newer_release_its_unchanged_detections_are_listed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _fork(tmp_path)
+    # Upstream v1.1.0 changes Upstream.A (still one test); the fork is rebased onto it, and the
+    # pull has not recorded v1.1.0 as the base yet when it runs the affected detections' tests.
+    git(root, "checkout", "-q", "-b", "upstream", "v1.0.0")
+    write(root, {"rules/upstream_a.yml": UPSTREAM_RULE.format(id="Upstream.A", name="upstream_a").replace("Low", "High")})
+    git(root, "commit", "-q", "-am", "upstream release")
+    git(root, "tag", "v1.1.0")
+    git(root, "checkout", "-q", "main")
+    git(root, "rebase", "-q", "v1.1.0")
+    monkeypatch.chdir(root)
+    code = pytest.main(["-p", "no:cacheprovider", "-o", "addopts=", "rules/upstream_a.yml"])
+    out = capsys.readouterr().out
+    assert code == pytest.ExitCode.OK, out
+    assert "below minimum, not failed (upstream detection, unchanged since v1.1.0): 1: Upstream.A" in out

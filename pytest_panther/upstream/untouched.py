@@ -11,8 +11,10 @@ from pathlib import Path
 
 from pytest_panther.upstream.config import ConfigError
 from pytest_panther.upstream.config import read_config
+from pytest_panther.upstream.git import RELEASE_TAG
 from pytest_panther.upstream.git import Git
 from pytest_panther.upstream.git import GitError
+from pytest_panther.upstream.git import release_key
 
 __all__ = ["Untouched", "untouched_upstream"]
 
@@ -26,19 +28,25 @@ class Untouched:
 
 
 def untouched_upstream(root: Path) -> Untouched | None:
-    """The upstream files of the fork at ``root`` that it did not change since
-    ``[tool.pytest-panther.upstream] base``; None when no base is recorded, its tag is not in the
-    local repository, or ``root`` is not in a git work tree (then nothing is exempt)."""
+    """The upstream files of the fork at ``root`` that it did not change since its upstream
+    release: the newest release tag in HEAD's history, at least ``[tool.pytest-panther.upstream]
+    base`` (while ``upstream pull`` tests a rebase onto a newer release, before it records it,
+    that newer one). None when no base is recorded, no such tag is in the local repository, or
+    ``root`` is not in a git work tree (then nothing is exempt)."""
     try:
-        base = read_config(root).base
+        recorded = read_config(root).base
     except ConfigError:
         return None
-    if not base:
+    if not recorded:
         return None
     git = Git(root)
     try:
-        if git.rev(base) is None:
+        merged = [t for t in git.out("tag", "--merged", "HEAD", "--list", "v*").splitlines() if RELEASE_TAG.match(t)]
+        if git.rev(recorded) is not None:
+            merged.append(recorded)
+        if not merged:
             return None
+        base = max(merged, key=release_key)
         top = Path(git.out("rev-parse", "--show-toplevel"))
         upstream = set(git.files(base))
         changed = {p for p in git.out("diff", "--name-only", "--no-renames", "-z", base, "--").split("\0") if p}
