@@ -116,7 +116,9 @@ class DetectionNode(pytest.Collector):
                 continue
             seen[name] = case
             item = last = TestCaseItem.from_parent(self, name=name, nodeid=self._child_id(name), spec=self.spec, case=case)
-            if settings.skip_disabled and not self.spec.enabled:
+            if self.spec.excluded:  # an override says the fork does not run it
+                item.add_marker(pytest.mark.skip(reason=self.spec.excluded))
+            elif settings.skip_disabled and not self.spec.enabled:
                 item.add_marker(pytest.mark.skip(reason="detection disabled (--panther-skip-disabled)"))
             yield item
         if last is not None:
@@ -126,7 +128,9 @@ class DetectionNode(pytest.Collector):
             name = "[minimum tests]"
             item = MinimumTestsItem.from_parent(self, name=name, nodeid=self._child_id(name), message=shortfall)
             item.user_properties.append(("panther_detection", self.spec.id))
-            if settings.skip_disabled and not self.spec.enabled:
+            if self.spec.excluded:  # an override says the fork does not run it
+                item.add_marker(pytest.mark.skip(reason=self.spec.excluded))
+            elif settings.skip_disabled and not self.spec.enabled:
                 item.add_marker(pytest.mark.skip(reason="detection disabled (--panther-skip-disabled)"))
             yield item
 
