@@ -10,7 +10,6 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from pytest_panther.spec.model import ID_FIELDS
 from pytest_panther.spec.yaml import YamlError
 from pytest_panther.spec.yaml import dump
 from pytest_panther.spec.yaml import load
@@ -20,6 +19,7 @@ from pytest_panther.upstream.history import spec_for_path
 from pytest_panther.upstream.migrate import edit_to_override
 from pytest_panther.upstream.migrate import override_text
 from pytest_panther.upstream.overrides import load_overrides_from_texts
+from pytest_panther.upstream.overrides import override_id_key
 
 __all__ = ["changed_keys", "conflict_guidance"]
 
@@ -85,8 +85,7 @@ def conflict_guidance(git: Git, paths: list[str], base: str, target: str, overri
                     rel = existing.path.relative_to(git.root).as_posix() if existing is not None else ""
                     lines.append(f"  {rel} already sets {', '.join(shadowed)}: that value wins over this edit")
                 if fields and not blocked:
-                    id_key = ID_FIELDS.get(spec.analysis_type, "DetectionID") if spec is not None else "DetectionID"
-                    id_key = id_key if id_key in ("RuleID", "PolicyID") else "DetectionID"
+                    id_key = override_id_key(spec) if spec is not None else "DetectionID"
                     if existing is not None:
                         target_file = existing.path.relative_to(git.root).as_posix()
                         lines.append(f"  your change as an override (add to {target_file}):")

@@ -70,6 +70,7 @@ __all__ = [
     "apply_overrides",
     "load_overrides",
     "load_overrides_from_texts",
+    "override_id_key",
     "override_paths",
     "patch_spec",
     "unknown_id_error",
@@ -277,6 +278,11 @@ def apply_overrides(repo: Repository, overrides: dict[str, Override]) -> list[Ya
         for spec in specs:
             errors.extend(patch_spec(spec, override))
     return errors
+
+
+def override_id_key(spec: Spec) -> str:
+    """The ID key an override of ``spec`` names it with (``DetectionID`` for the kinds without one)."""
+    return spec.id_field if spec.id_field in ID_KEYS else "DetectionID"
 
 
 def unknown_id_error(override: Override, known: Any) -> YamlError:
