@@ -33,6 +33,7 @@ from pytest_panther.upstream.affected import affected_spec_files
 from pytest_panther.upstream.config import TABLE
 from pytest_panther.upstream.config import UpstreamConfig
 from pytest_panther.upstream.config import write_config
+from pytest_panther.upstream.conflicts import without_table
 from pytest_panther.upstream.git import Git
 from pytest_panther.upstream.git import release_key
 from pytest_panther.upstream.guidance import conflict_guidance
@@ -161,23 +162,12 @@ def _resolve_to_upstream(git: Git, path: str) -> None:
         git.run("rm", "--quiet", "--", path)
 
 
-def _without_table(text: str | None) -> str:
-    """``text`` without the ``[tool.pytest-panther.upstream]`` table."""
-    out, inside = [], False
-    for line in (text or "").splitlines():
-        if line.strip().startswith("["):
-            inside = line.strip() == TABLE
-        if not inside:
-            out.append(line)
-    return "\n".join(out).strip()
-
-
 def _resolve_pyproject(git: Git) -> bool:
     """Resolve a ``pyproject.toml`` conflict when the fork commit being replayed changed only
     the upstream table (``init`` and base-release commits): upstream's file plus that table.
     Upstream panther-analysis has its own ``pyproject.toml``, so this conflict is common."""
     before, after = git.blob("REBASE_HEAD^", "pyproject.toml"), git.blob("REBASE_HEAD", "pyproject.toml")
-    if after is None or _without_table(before) != _without_table(after):
+    if after is None or without_table(before) != without_table(after):
         return False
     try:
         table = tomllib.loads(after).get("tool", {}).get("pytest-panther", {}).get("upstream", {})

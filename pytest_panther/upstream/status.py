@@ -14,11 +14,11 @@ from pathlib import Path
 
 from pytest_panther.spec.yaml import YamlError
 from pytest_panther.upstream.config import UpstreamConfig
+from pytest_panther.upstream.conflicts import Stop
+from pytest_panther.upstream.conflicts import predict_stops
 from pytest_panther.upstream.git import Git
 from pytest_panther.upstream.git import GitError
 from pytest_panther.upstream.git import release_key
-from pytest_panther.upstream.guidance import changed_keys
-from pytest_panther.upstream.guidance import spec_data
 from pytest_panther.upstream.history import Edit
 from pytest_panther.upstream.history import IdChanges
 from pytest_panther.upstream.history import find_ids
@@ -44,7 +44,7 @@ class Status:
     edits: list[Edit] = field(default_factory=list)
     overrides: dict[str, str] = field(default_factory=dict)  # ID -> override file (relative)
     changes: IdChanges | None = None  # base -> latest newer release
-    touched: list[str] = field(default_factory=list)  # upstream deletions/renames of customised files
+    stops: list[Stop] = field(default_factory=list)  # the files `pull` onto ``latest`` stops on
     orphans: list[str] = field(default_factory=list)  # overrides for IDs gone now or in the latest release
     problems: list[str] = field(default_factory=list)
     packs: str = ""  # pack selection summary, when packs are selected
@@ -76,7 +76,7 @@ def status_json(status: Status) -> dict[str, object]:
         "overrides": status.overrides,
         "removed": dict(status.changes.removed) if status.changes else {},
         "renamed": {k: list(v) for k, v in status.changes.renamed.items()} if status.changes else {},
-        "conflicts_ahead": status.touched,
+        "stops": [{"path": s.path, "case": s.case, "id": s.spec.id if s.spec else None, "why": s.why} for s in status.stops],
         "orphans": status.orphans,
         "problems": status.problems,
     }
@@ -113,7 +113,7 @@ def collect_status(git: Git, config: UpstreamConfig) -> Status:
         )
     if status.latest:
         status.changes = id_changes(git, config.base, status.latest)
-        status.touched = _conflicts_ahead(git, status, config.base, status.latest)
+        status.stops = predict_stops(git, config.base, status.latest)
         known = {line.split(":", 1)[0] for line in status.orphans}
         for line in orphans(git, overrides, status.latest, status.changes, status.latest):
             if line.split(":", 1)[0] not in known:
@@ -152,31 +152,6 @@ def orphan_lines(
     return lines
 
 
-def _conflicts_ahead(git: Git, status: Status, base: str, latest: str) -> list[str]:
-    """Customised upstream files that the rebase onto ``latest`` will likely conflict on."""
-    upstream = {old: (kind, new) for kind, old, new in git.name_status(base, latest)}
-    gone = status.changes.gone() if status.changes else set()
-    lines = []
-    for edit in status.edits:
-        kind, new = upstream.get(edit.path, ("", ""))
-        label = f"{edit.path} ({', '.join(edit.ids)})" if edit.ids else edit.path
-        if kind == "D":
-            lines.append(f"{label}: you changed it; upstream {latest} deletes it")
-        elif kind == "R":
-            lines.append(f"{label}: you changed it; upstream {latest} moves it to {new}")
-        elif any(i in gone for i in edit.ids):
-            lines.append(f"{label}: you changed it; upstream {latest} removes or renames its ID")
-        elif kind == "M" and edit.status == "M" and edit.kind == "yaml":
-            ours = changed_keys(spec_data(git, base, edit.path), spec_data(git, "HEAD", edit.path))
-            theirs = changed_keys(spec_data(git, base, edit.path), spec_data(git, latest, edit.path))
-            both = [k for k in ours if k in theirs]
-            if both:
-                lines.append(f"{label}: you and upstream {latest} both changed {', '.join(both)} (run `upstream migrate-edits` first)")
-        elif kind == "M" and edit.status == "M" and edit.kind == "python":
-            lines.append(f"{label}: you and upstream {latest} both changed the code")
-    return lines
-
-
 def format_status(status: Status) -> str:
     out = [f"base release: {status.base or '(none)'}"]
     out += [f"problem: {p}" for p in status.problems]
@@ -189,7 +164,7 @@ def format_status(status: Status) -> str:
     for e in in_place:
         verb = {"M": "modified", "D": "deleted", "R": "renamed", "T": "type changed"}[e.status]
         ids = f" ({', '.join(e.ids)})" if e.ids else ""
-        hint = "  -> `upstream migrate-edits` can turn it into an override" if e.kind == "yaml" and e.status == "M" else ""
+        hint = "  -> `upstream migrate-edits` can turn it into an override" if e.kind == "yaml" and e.status in "MD" else ""
         out.append(f"  {verb} {e.path}{ids}{hint}")
     others = [e.path for e in status.edits if e.kind == "other"]
     if others:
@@ -203,7 +178,9 @@ def format_status(status: Status) -> str:
             out.append(f"upstream {status.latest} removes {ident} ({path})")
         for ident, (new_id, path) in sorted(status.changes.renamed.items()):
             out.append(f"upstream {status.latest} renames {ident} to {new_id} ({path})")
-    out += [f"conflict ahead: {t}" for t in status.touched]
+    if status.latest:
+        out.append(f"pull to {status.latest} stops on: {len(status.stops) or 'nothing'}")
+        out += [f"  {s.label}: {s.why}" for s in status.stops]
     out += [f"orphaned override: {o}" for o in status.orphans]
     return "\n".join(out) + "\n"
 

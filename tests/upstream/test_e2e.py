@@ -29,15 +29,14 @@ CONFLICT rules/okta/brute_force.yml (rule Up.Okta.BruteForce)
     RuleID: Up.Okta.BruteForce
     Threshold: 10
 
-What to do next:
-  resolve the conflict markers, then:  git add <file> && panther-gitops upstream pull --continue
-  or keep upstream's version and move your edit into an override
-  (during a rebase "ours" is upstream's side):
-    git checkout --ours -- rules/okta/brute_force.yml && (write overrides/Up.Okta.BruteForce.yml as above) && git add rules/okta/brute_force.yml overrides/Up.Okta.BruteForce.yml
-    then: panther-gitops upstream pull --continue
-  or go back to where you were:        git rebase --abort
+What to do next (during a rebase "ours" is upstream's side):
+  merge by hand: edit rules/okta/brute_force.yml (conflict markers) && git add rules/okta/brute_force.yml
+  or keep upstream's version and move your edit into an override: git checkout --ours -- rules/okta/brute_force.yml && (write overrides/Up.Okta.BruteForce.yml as above) && git add rules/okta/brute_force.yml overrides/Up.Okta.BruteForce.yml
+  then: panther-gitops upstream pull --continue
+  or go back to where you were: git rebase --abort
 `upstream pull --continue` finishes the rebase, records v3.0.0 as the base release and
-runs the tests of the affected detections.
+runs the tests of the affected detections; git rerere replays a resolution when the same
+conflict comes back (the same pull again), not when a later release changes those lines.
 """
 
 
@@ -54,8 +53,9 @@ def test_status_before_pulling(fork: Path, capsys: pytest.CaptureFixture[str]) -
         "  Up.Okta.AdminRoleAssigned: overrides/okta-admin.yml\n"
         "upstream v3.0.0 removes Up.GCP.Legacy (rules/gcp/legacy.yml)\n"
         "upstream v3.0.0 renames Up.AWS.AccessKeyCreated to Up.AWS.IAMKeyCreated (rules/aws/key_created.yml)\n"
-        "conflict ahead: rules/okta/brute_force.yml (Up.Okta.BruteForce): you and upstream v3.0.0 both changed"
-        " Threshold (run `upstream migrate-edits` first)\n"
+        "pull to v3.0.0 stops on: 1\n"
+        "  rules/okta/brute_force.yml (rule Up.Okta.BruteForce): upstream v3.0.0 changed Threshold, Description;"
+        " you changed Threshold (`upstream migrate-edits` moves your edit into an override)\n"
         f"{RENAME_ORPHAN}\n"
     )
     assert code == 1
