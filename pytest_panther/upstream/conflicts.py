@@ -2,7 +2,7 @@
 
 ``upstream status`` predicts the stops of ``pull`` with ``git merge-tree --write-tree`` (git ≥
 2.38; it writes objects only, never the work tree or the index): the fork's HEAD merged with the
-release, from their merge base (the base release). A file it reports as conflicted is a stop,
+release, from their merge base (the base release), without rename detection. A file it reports as conflicted is a stop,
 unless ``pull`` resolves it by itself: a ``pyproject.toml`` whose only fork change is the
 ``[tool.pytest-panther.upstream]`` table. Files whose final fork version equals the base
 release's never conflict in a merge, as ``pull`` resolves them to upstream's side. The merge
@@ -126,7 +126,9 @@ def predict_stops(git: Git, base: str, target: str, head: str = "HEAD") -> list[
     """The files ``upstream pull`` onto ``target`` will stop on (module docstring).
 
     :raises GitError: when git cannot merge the trees (for example git older than 2.38)."""
-    proc = git.run("merge-tree", "--write-tree", "--name-only", "--no-messages", "-z", head, target, check=False)
+    # Without rename detection: the fork's commits, replayed one by one, rarely delete an
+    # upstream file and add a similar one of their own in one commit, the squashed merge would.
+    proc = git.run("-c", "merge.renames=false", "merge-tree", "--write-tree", "--name-only", "--no-messages", "-z", head, target, check=False)
     if proc.returncode not in (0, 1):
         raise GitError(["merge-tree", "--write-tree", head, target], proc.returncode, proc.stderr)
     paths: list[str] = []

@@ -34,6 +34,7 @@ __all__ = [
     "spec_for_path",
     "spec_ids_at",
     "spec_ids_in",
+    "status_drops",
 ]
 
 _ID_LINE = re.compile(
@@ -185,8 +186,10 @@ class Edit:
 
 
 def fork_edits(git: Git, base_rev: str, head: str = "HEAD") -> list[Edit]:
-    """Files present at ``base_rev`` that the fork changed, deleted or renamed by ``head``."""
-    rows = [r for r in git.name_status(base_rev, head) if r[0] in "MDRT"]
+    """Files present at ``base_rev`` that the fork changed or deleted by ``head`` (a rename is a
+    deletion: git's rename detection would pair a deleted upstream file with a similar file of
+    the fork's own, which is no edit of upstream's)."""
+    rows = [r for r in git.name_status(base_rev, head, renames=False) if r[0] in "MDT"]
     base = repo_of_files(git, base_rev, [o for _s, o, _n in rows if o.endswith((*_YAML, ".py"))])
     edits = []
     for status, old_path, _new in rows:
@@ -194,3 +197,21 @@ def fork_edits(git: Git, base_rev: str, head: str = "HEAD") -> list[Edit]:
         spec = spec_for_path(base, git.root, old_path) if kind != "other" else None
         edits.append(Edit(old_path, status, kind, [spec.id] if spec is not None and spec.id else []))
     return edits
+
+
+def status_drops(git: Git, old_rev: str, new_rev: str, paths: tuple[str, ...] = DEFAULT_PATHS) -> dict[str, tuple[str, str]]:
+    """``{ID: (new Status, spec path)}`` of the specs whose upstream ``Status`` changed between
+    the revisions to one the sync does not deploy (Experimental, Deprecated), as upstream wrote
+    them (overrides not applied)."""
+    from pytest_panther.upstream.packs import not_deployed_reason
+
+    rows = [r for r in git.name_status(old_rev, new_rev, *paths) if r[0] in "MR" and r[2].endswith(_YAML)]
+    old = repo_of_files(git, old_rev, [o for _s, o, _n in rows], paths)
+    new = repo_of_files(git, new_rev, [n for _s, _o, n in rows], paths)
+    before = {s.id: s for s in old.specs if s.id}
+    drops: dict[str, tuple[str, str]] = {}
+    for spec in new.specs:
+        was = before.get(spec.id)
+        if was is not None and not not_deployed_reason(was) and not_deployed_reason(spec):
+            drops[spec.id] = (str(spec.data.get("Status")), rel(spec, git.root))
+    return drops

@@ -136,7 +136,7 @@ def migrate_edits(git: Git, config: UpstreamConfig, *, commit: bool = True) -> M
             touched += _exclude(git, config, deleted.get(edit.path), edit.path, existing, result)
             continue
         if edit.status != "M":
-            result.skipped.append(f"{edit.path}: renamed by the fork; restore it and use an override (`Excluded: <reason>` to stop running it)")
+            result.skipped.append(f"{edit.path}: the fork changed its file type; left in place")
             continue
         base_spec = base_repo.by_path.get(root / edit.path)
         head_spec = head_repo.by_path.get(root / edit.path)
