@@ -47,6 +47,7 @@ def register(subparsers: Any) -> None:
     init.add_argument("--no-commit", action="store_true", help="leave the pyproject.toml change uncommitted")
     status = sub.add_parser("status", help="base release, newer releases, customisations, conflicts ahead")
     status.add_argument("--no-fetch", action="store_true", help="use the tags already fetched")
+    status.add_argument("--tag", metavar="vX.Y.Z", help="predict the pull onto this release (default: the newest)")
     status.add_argument("--json", action="store_true", help="print the status as JSON (base, newer, latest, edits, overrides, ...)")
     pull_parser = sub.add_parser("pull", help="rebase the fork onto an upstream release and run the affected tests")
     pull_parser.add_argument("--tag", metavar="vX.Y.Z", help="release to rebase onto (default: the newest)")
@@ -76,7 +77,7 @@ def run_upstream(args: argparse.Namespace) -> int:
         if command == "status":
             if not args.no_fetch:
                 fetch_tags(git, config)
-            report = collect_status(git, config)
+            report = collect_status(git, config, args.tag)
             if args.json:
                 print(json.dumps(status_json(report), indent=2, sort_keys=True))
             else:

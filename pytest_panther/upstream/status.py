@@ -16,6 +16,7 @@ from pytest_panther.spec.yaml import YamlError
 from pytest_panther.upstream.config import UpstreamConfig
 from pytest_panther.upstream.conflicts import Stop
 from pytest_panther.upstream.conflicts import predict_stops
+from pytest_panther.upstream.deployment import status_lines
 from pytest_panther.upstream.git import Git
 from pytest_panther.upstream.git import GitError
 from pytest_panther.upstream.git import release_key
@@ -26,6 +27,7 @@ from pytest_panther.upstream.history import fork_edits
 from pytest_panther.upstream.history import id_changes
 from pytest_panther.upstream.history import repo_at
 from pytest_panther.upstream.history import spec_ids_at
+from pytest_panther.upstream.history import status_drops
 from pytest_panther.upstream.overrides import Override
 from pytest_panther.upstream.overrides import apply_overrides
 from pytest_panther.upstream.overrides import load_overrides
@@ -48,10 +50,17 @@ class Status:
     orphans: list[str] = field(default_factory=list)  # overrides for IDs gone now or in the latest release
     problems: list[str] = field(default_factory=list)
     packs: str = ""  # pack selection summary, when packs are selected
+    tag: str | None = None  # the release asked for (``status --tag``); default the latest
+    status_drops: list[str] = field(default_factory=list)  # detections a Status change takes out
 
     @property
     def latest(self) -> str | None:
         return self.newer[-1] if self.newer else None
+
+    @property
+    def target(self) -> str | None:
+        """The release the predictions are for: ``tag`` or the latest."""
+        return self.tag or self.latest
 
 
 def fetch_tags(git: Git, config: UpstreamConfig) -> None:
@@ -72,6 +81,8 @@ def status_json(status: Status) -> dict[str, object]:
         "base": status.base,
         "newer": status.newer,
         "latest": status.latest,
+        "target": status.target,
+        "status_drops": status.status_drops,
         "edits": [{"path": e.path, "status": e.status, "kind": e.kind, "ids": e.ids} for e in status.edits],
         "overrides": status.overrides,
         "removed": dict(status.changes.removed) if status.changes else {},
@@ -82,9 +93,10 @@ def status_json(status: Status) -> dict[str, object]:
     }
 
 
-def collect_status(git: Git, config: UpstreamConfig) -> Status:
-    """The status of the fork at ``git.root`` (tags must already be fetched)."""
-    status = Status(base=config.base)
+def collect_status(git: Git, config: UpstreamConfig, tag: str | None = None) -> Status:
+    """The status of the fork at ``git.root`` (tags must already be fetched); predictions are
+    for the release ``tag`` (default: the latest)."""
+    status = Status(base=config.base, tag=tag)
     if not config.base:
         status.problems.append("no base release recorded; run `panther-gitops upstream init --release vX.Y.Z`")
         return status
@@ -111,11 +123,17 @@ def collect_status(git: Git, config: UpstreamConfig) -> Status:
             + (f", {len(disabled)} of them forced disabled" if disabled else "")
             + f" (unselected = {config.unselected})"
         )
-    if status.latest:
-        status.changes = id_changes(git, config.base, status.latest)
-        status.stops = predict_stops(git, config.base, status.latest)
+    if tag is not None and tag not in status.newer:
+        status.problems.append(f"{tag} is not a release newer than {config.base} (newer: {', '.join(status.newer) or 'none'})")
+        status.tag = None
+    target = status.target
+    if target:
+        status.changes = id_changes(git, config.base, target)
+        status.stops = predict_stops(git, config.base, target)
+        customised = set(overrides) | {i for e in status.edits for i in e.ids}
+        status.status_drops = status_lines(status_drops(git, config.base, target), overrides, customised, target)
         known = {line.split(":", 1)[0] for line in status.orphans}
-        for line in orphans(git, overrides, status.latest, status.changes, status.latest):
+        for line in orphans(git, overrides, target, status.changes, target):
             if line.split(":", 1)[0] not in known:
                 status.orphans.append(line)
     return status
@@ -173,13 +191,15 @@ def format_status(status: Status) -> str:
         out.append(status.packs)
     out.append(f"overrides: {len(status.overrides)}")
     out += [f"  {ident}: {path}" for ident, path in sorted(status.overrides.items())]
-    if status.changes is not None and status.latest:
+    target = status.target
+    if status.changes is not None and target:
         for ident, path in sorted(status.changes.removed.items()):
-            out.append(f"upstream {status.latest} removes {ident} ({path})")
+            out.append(f"upstream {target} removes {ident} ({path})")
         for ident, (new_id, path) in sorted(status.changes.renamed.items()):
-            out.append(f"upstream {status.latest} renames {ident} to {new_id} ({path})")
-    if status.latest:
-        out.append(f"pull to {status.latest} stops on: {len(status.stops) or 'nothing'}")
+            out.append(f"upstream {target} renames {ident} to {new_id} ({path})")
+    out += status.status_drops
+    if target:
+        out.append(f"pull to {target} stops on: {len(status.stops) or 'nothing'}")
         out += [f"  {s.label}: {s.why}" for s in status.stops]
     out += [f"orphaned override: {o}" for o in status.orphans]
     return "\n".join(out) + "\n"
