@@ -58,11 +58,11 @@ def edit_to_override(base: dict[str, Any], edited: dict[str, Any]) -> tuple[dict
         elif key in LIST_FIELDS and isinstance(old, list) and isinstance(new, list):
             fields[key] = _list_patch(old, new)
         elif key == "PackDefinition" and isinstance(old, dict) and isinstance(new, dict) and set(old) | set(new) == {"IDs"}:
-            ids = (old.get("IDs"), new.get("IDs"))
-            if not all(isinstance(i, list) for i in ids):
+            old_ids, new_ids = old.get("IDs"), new.get("IDs")
+            if not isinstance(old_ids, list) or not isinstance(new_ids, list):
                 blocked.append("PackDefinition (IDs is not a list)")
             else:
-                fields[key] = {"IDs": _list_patch(*ids)}
+                fields[key] = {"IDs": _list_patch(old_ids, new_ids)}
         elif key in SET_FIELDS or key in LIST_FIELDS:
             fields[key] = new
         else:

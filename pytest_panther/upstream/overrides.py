@@ -173,7 +173,7 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def _walk(base: Path) -> list[Path]:
-    found = []
+    found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(base):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         found.extend(Path(dirpath) / n for n in sorted(filenames) if n.endswith((".yml", ".yaml")) and not n.startswith("."))
@@ -209,7 +209,7 @@ def apply_override(data: dict[str, Any], override: Override) -> tuple[dict[str, 
     errors: list[YamlError] = []
     for key, value in override.fields.items():
         if key == "Tests":
-            tests = patched.get("Tests") if isinstance(patched.get("Tests"), list) else []
+            tests: list[Any] = patched["Tests"] if isinstance(patched.get("Tests"), list) else []
             remove = set(value.get("remove", []))
             tests = [t for t in tests if not (isinstance(t, dict) and t.get("Name") in remove)]
             names = {t.get("Name") for t in tests if isinstance(t, dict)}
@@ -226,7 +226,8 @@ def apply_override(data: dict[str, Any], override: Override) -> tuple[dict[str, 
         elif key == "Excluded":
             continue  # not a spec field: Override.excluded, see patch_spec
         elif key == "PackDefinition":
-            definition = patched.get(key) if isinstance(patched.get(key), dict) else {}
+            current = patched.get(key)
+            definition: dict[str, Any] = current if isinstance(current, dict) else {}
             patched[key] = {**definition, "IDs": _patch_list(definition.get("IDs"), value["IDs"])}
         elif key in LIST_FIELDS:
             patched[key] = _patch_list(patched.get(key), value)
