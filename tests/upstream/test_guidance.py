@@ -130,3 +130,30 @@ def test_pack(fork: Path, capsys: pytest.CaptureFixture[str], ran: list[list[str
     specs, _ = effective(fork)
     # upstream's new member and ours, without the one we dropped
     assert specs["Up.Okta"]["PackDefinition"]["IDs"] == ["Up.Okta.BruteForce", "Up.Okta.MFAReset", "up_helpers", "Acme.Own.Heartbeat"]
+
+
+def test_allow_list_as_an_inline_filters_override_never_stops_a_pull(fork: Path, capsys: pytest.CaptureFixture[str], ran: list[list[str]]) -> None:
+    """The pattern the guidance gives for a rule's Python: the allow-list as an `InlineFilters`
+    override. Upstream v2 rewrites that rule's code; the pull does not stop, the filter applies."""
+    import sys
+
+    write(fork, {"overrides/Up.AWS.RootLogin.yml": (fork / "overrides/Up.AWS.RootLogin.yml").read_text() + """\
+    - Name: our break-glass role is allow-listed
+      ExpectedResult: false
+      Log:
+        eventName: ConsoleLogin
+        userIdentity:
+          type: Root
+          arn: arn:aws:iam::123456789012:role/break-glass
+InlineFilters:
+  add:
+    - KeyPath: userIdentity.arn
+      Condition: DoesNotEqual
+      Value: arn:aws:iam::123456789012:role/break-glass
+"""})
+    git(fork, "commit", "-q", "-am", "Allow-list our break-glass role without touching upstream's code")
+    code, out = upstream(fork, capsys, "pull", "--tag", "v2.0.0")
+    assert code == 0 and "stopped" not in out, out
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider", "rules/aws/root_login.yml"],
+                          cwd=fork, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and "4 passed" in proc.stdout, proc.stdout
