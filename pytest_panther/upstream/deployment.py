@@ -37,19 +37,35 @@ def sync_hook(git: Git) -> Path | None:
     return None
 
 
-def status_lines(drops: dict[str, tuple[str, str]], overrides: dict[str, Override], customised: set[str], target: str) -> list[str]:
-    """One line per detection an upstream ``Status`` change removes from the deployment (see
-    :func:`pytest_panther.upstream.history.status_drops`); those pinned by an override's
-    ``Status`` are kept and not listed. Customised ones say so and how to keep them."""
+def status_lines(
+    drops: dict[str, tuple[str, str]], overrides: dict[str, Override], customised: set[str], target: str,
+    pack_drops: dict[str, list[str]] | None = None,
+) -> list[str]:
+    """One line per detection the release takes out of the deployment: an upstream ``Status``
+    change (:func:`pytest_panther.upstream.history.status_drops`; those pinned by an override's
+    ``Status`` are kept and not listed) or its removal from every selected pack
+    (:func:`~pytest_panther.upstream.history.pack_drops`). Customised ones say so and which
+    overrides keep them deployed."""
+    pack_drops = pack_drops or {}
     lines = []
-    for ident, (status, path) in sorted(drops.items()):
+    for ident in sorted(set(drops) | set(pack_drops)):
         override = overrides.get(ident)
-        if override is not None and "Status" in override.fields:
+        pinned = override is not None and "Status" in override.fields
+        status, path = drops.get(ident, ("", ""))
+        why = []
+        if status and not pinned:
+            why.append(f"marks {ident} Status: {status} ({path})")
+        if ident in pack_drops:
+            why.append(f"drops {ident} from {', '.join(pack_drops[ident])}")
+        if not why:
             continue
-        line = f"upstream {target} marks {ident} Status: {status} ({path}): the sync deletes it from Panther"
+        line = f"upstream {target} {' and '.join(why)}: the sync deletes it from Panther"
         if ident in customised:
             where = f"{override.path.parent.name}/{override.path.name}" if override is not None else "in place"
-            line += f" although you customise it ({where}); `Status: Stable` in its override keeps it deployed"
+            keep = ([] if pinned or not status else ["`Status: Stable` in its override"]) + [
+                f"an override of {p} with `PackDefinition: {{IDs: {{add: [{ident}]}}}}`" for p in pack_drops.get(ident, [])
+            ]
+            line += f" although you customise it ({where}); {' and '.join(keep)} keep{'s' if len(keep) == 1 else ''} it deployed"
         lines.append(line)
     return lines
 

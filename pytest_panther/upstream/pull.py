@@ -44,6 +44,7 @@ from pytest_panther.upstream.guidance import conflict_guidance
 from pytest_panther.upstream.history import find_ids
 from pytest_panther.upstream.history import fork_edits
 from pytest_panther.upstream.history import id_changes
+from pytest_panther.upstream.history import pack_drops
 from pytest_panther.upstream.history import status_drops
 from pytest_panther.upstream.overrides import load_overrides
 from pytest_panther.upstream.status import fetch_tags
@@ -268,7 +269,8 @@ def _finish(
         result.add(f"upstream {target} renamed {ident} to {new_id} ({path}); {note}")
     overrides, errors = load_overrides(git.root, config.overrides)
     customised = set(overrides) | {i for e in fork_edits(git, target) for i in e.ids}
-    result.add(*status_lines(status_drops(git, base, target), overrides, customised, target))
+    dropped = pack_drops(git, base, target, config.packs, overrides)
+    result.add(*status_lines(status_drops(git, base, target), overrides, customised, target, dropped))
     result.orphans = orphans(git, overrides, "HEAD", changes, target)
     present = find_ids(git, "HEAD", overrides)
     result.add(*(f"orphaned override: {o}" for o in result.orphans))

@@ -25,6 +25,7 @@ from pytest_panther.upstream.history import IdChanges
 from pytest_panther.upstream.history import find_ids
 from pytest_panther.upstream.history import fork_edits
 from pytest_panther.upstream.history import id_changes
+from pytest_panther.upstream.history import pack_drops
 from pytest_panther.upstream.history import repo_at
 from pytest_panther.upstream.history import spec_ids_at
 from pytest_panther.upstream.history import status_drops
@@ -131,7 +132,8 @@ def collect_status(git: Git, config: UpstreamConfig, tag: str | None = None) -> 
         status.changes = id_changes(git, config.base, target)
         status.stops = predict_stops(git, config.base, target)
         customised = set(overrides) | {i for e in status.edits for i in e.ids}
-        status.status_drops = status_lines(status_drops(git, config.base, target), overrides, customised, target)
+        dropped = pack_drops(git, config.base, target, config.packs, overrides)
+        status.status_drops = status_lines(status_drops(git, config.base, target), overrides, customised, target, dropped)
         known = {line.split(":", 1)[0] for line in status.orphans}
         for line in orphans(git, overrides, target, status.changes, target):
             if line.split(":", 1)[0] not in known:

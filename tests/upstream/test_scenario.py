@@ -85,16 +85,21 @@ def test_eight_customisations_through_three_releases(
         assert code == 0, out
     assert stops == [["rules/up/up_lambda_f.py"], ["global_helpers/up_helpers.py"]]  # once each, nothing else
 
-    # v4 made the customised Lambda rule Experimental: the pull and the plan say so by name.
+    # v4 made the customised Lambda rule Experimental and dropped it from the pack: the pull and
+    # the plan say so by name, and which overrides keep it.
     assert (
-        "upstream v4.0.0 marks Up.Lambda.F Status: Experimental (rules/up/up_lambda_f.yml): the sync deletes it from"
-        " Panther although you customise it (in place); `Status: Stable` in its override keeps it deployed"
+        "upstream v4.0.0 marks Up.Lambda.F Status: Experimental (rules/up/up_lambda_f.yml) and drops Up.Lambda.F from"
+        " Up.Core: the sync deletes it from Panther although you customise it (in place); `Status: Stable` in its"
+        " override and an override of Up.Core with `PackDefinition: {IDs: {add: [Up.Lambda.F]}}` keep it deployed"
     ) in out.splitlines()
     assert (
         "  - delete rules/Up.Lambda.F  (Status: Experimental is not deployed (an override with `Status: Stable`"
         " keeps it deployed))"
     ) in sync(fork, capsys, "plan").splitlines()
-    write(fork, {"overrides/Up.Lambda.F.yml": "Status: Stable  # our allow-list version runs in production\n"})
+    write(fork, {
+        "overrides/Up.Lambda.F.yml": "Status: Stable  # our allow-list version runs in production\n",
+        "overrides/Up.Core.yml": (fork / "overrides/Up.Core.yml").read_text() + "    - Up.Lambda.F\n",
+    })
     git(fork, "add", "overrides")
     git(fork, "commit", "-q", "-m", "Keep our Lambda rule in production")
     sync(fork, capsys)
