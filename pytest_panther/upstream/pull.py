@@ -34,6 +34,7 @@ from pytest_panther.sync.convert import resource_of
 from pytest_panther.upstream.affected import affected_spec_files
 from pytest_panther.upstream.config import TABLE
 from pytest_panther.upstream.config import UpstreamConfig
+from pytest_panther.upstream.config import read_config
 from pytest_panther.upstream.config import write_config
 from pytest_panther.upstream.conflicts import without_table
 from pytest_panther.upstream.deployment import deployment_lines
@@ -257,6 +258,9 @@ def _finish(
     runner: TestRunner | None, echo: Callable[[str], None] | None,
 ) -> PullResult:
     base, target, pre_head = saved["base"], saved["target"], saved["pre_head"]
+    # `pull --continue` read the settings mid-rebase, before the fork's later commits were
+    # replayed (a `packs` or `overrides` change among them): read the finished tree's.
+    config = read_config(git.root)
     result = PullResult(ok=True, echo=echo)
     count = git.out("rev-list", "--count", f"{target}..HEAD")
     result.add(f"rebased {count} fork commit(s) from {base} onto {target}")
@@ -269,7 +273,7 @@ def _finish(
         result.add(f"upstream {target} renamed {ident} to {new_id} ({path}); {note}")
     overrides, errors = load_overrides(git.root, config.overrides)
     customised = set(overrides) | {i for e in fork_edits(git, target) for i in e.ids}
-    dropped = pack_drops(git, base, target, config.packs, overrides)
+    dropped = {i: p for i, p in pack_drops(git, base, target, config.packs, overrides).items() if i not in changes.gone()}
     result.add(*status_lines(status_drops(git, base, target), overrides, customised, target, dropped))
     result.orphans = orphans(git, overrides, "HEAD", changes, target)
     present = find_ids(git, "HEAD", overrides)

@@ -132,7 +132,8 @@ def collect_status(git: Git, config: UpstreamConfig, tag: str | None = None) -> 
         status.changes = id_changes(git, config.base, target)
         status.stops = predict_stops(git, config.base, target)
         customised = set(overrides) | {i for e in status.edits for i in e.ids}
-        dropped = pack_drops(git, config.base, target, config.packs, overrides)
+        gone = status.changes.gone()  # reported as removed or renamed
+        dropped = {i: p for i, p in pack_drops(git, config.base, target, config.packs, overrides).items() if i not in gone}
         status.status_drops = status_lines(status_drops(git, config.base, target), overrides, customised, target, dropped)
         known = {line.split(":", 1)[0] for line in status.orphans}
         for line in orphans(git, overrides, target, status.changes, target):

@@ -55,3 +55,33 @@ def test_pull_says_when_the_branch_is_not_deployed(
     assert code == 0, out
     assert out.splitlines()[-1] == "the sync hook deploys only from production; main is not deployed (merge it there)"
     assert standin.state(server_fields=False).get("rules", {}) == {}
+
+
+def test_continue_reads_the_settings_of_the_finished_tree(
+    fork: Path, capsys: pytest.CaptureFixture[str], ran: list[list[str]],
+) -> None:
+    """`packs` set by a fork commit replayed after the stop still counts when the pull names the
+    detections a release drops from the selected packs."""
+    from upstream_repos import V3_DESCRIPTION
+    from upstream_repos import brute_force
+    from upstream_repos import commit
+    from upstream_repos import git
+    from upstream_repos import pack
+    from upstream_repos import write
+
+    from pytest_panther.upstream.config import write_config
+
+    write_config(fork, {"packs": ["Up.AWS", "Up.Okta"]})
+    git(fork, "commit", "-q", "-am", "Deploy the AWS and Okta packs")
+    up = fork.parent / "upstream"
+    commit(up, "Drop root login from the AWS pack", {"packs/aws.yml": pack("Up.AWS", ["Up.AWS.IAMKeyCreated"])})
+    git(up, "tag", "v3.1.0")
+    assert upstream(fork, capsys, "pull")[0] == 1  # the in-place brute force edit, before the packs commit
+    write(fork, {"rules/okta/brute_force.yml": brute_force(10, V3_DESCRIPTION)})
+    git(fork, "add", "rules/okta/brute_force.yml")
+    code, out = upstream(fork, capsys, "pull", "--continue")
+    assert (
+        "upstream v3.1.0 drops Up.AWS.RootLogin from Up.AWS: the sync deletes it from Panther although you customise it"
+        " (overrides/Up.AWS.RootLogin.yml); an override of Up.AWS with `PackDefinition: {IDs: {add: [Up.AWS.RootLogin]}}`"
+        " keeps it deployed"
+    ) in out.splitlines()
