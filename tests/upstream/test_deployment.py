@@ -85,3 +85,19 @@ def test_continue_reads_the_settings_of_the_finished_tree(
         " (overrides/Up.AWS.RootLogin.yml); an override of Up.AWS with `PackDefinition: {IDs: {add: [Up.AWS.RootLogin]}}`"
         " keeps it deployed"
     ) in out.splitlines()
+
+
+def test_excluding_a_deployed_detection_deletes_it_with_the_reason(fork: Path, capsys: pytest.CaptureFixture[str], standin: Any) -> None:
+    from upstream_repos import git
+    from upstream_repos import write
+
+    assert main(["sync", "apply", "-C", str(fork)]) == 0
+    assert "Up.AWS.RootLogin" in standin.state(server_fields=False)["rules"]
+    write(fork, {"overrides/Up.AWS.RootLogin.yml": "Excluded: root logins are paged by another tool\n"})
+    git(fork, "commit", "-q", "-am", "Exclude root login")
+    capsys.readouterr()
+    assert main(["sync", "apply", "-C", str(fork)]) == 0
+    assert (
+        "  - delete rules/Up.AWS.RootLogin  (excluded by overrides/Up.AWS.RootLogin.yml: root logins are paged by another tool)"
+    ) in capsys.readouterr().out.splitlines()
+    assert "Up.AWS.RootLogin" not in standin.state(server_fields=False)["rules"]
