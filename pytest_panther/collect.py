@@ -139,7 +139,9 @@ class DetectionNode(pytest.Collector):
                 continue
             seen[name] = case
             item = last = TestCaseItem.from_parent(self, name=name, nodeid=self._child_id(name), spec=self.spec, case=case)
-            if settings.skip_disabled and not self.spec.enabled:
+            if self.spec.excluded:  # an override says the fork does not run it
+                item.add_marker(pytest.mark.skip(reason=self.spec.excluded))
+            elif settings.skip_disabled and not self.spec.enabled:
                 item.add_marker(pytest.mark.skip(reason="detection disabled (--panther-skip-disabled)"))
             yield item
         if last is not None:
@@ -150,7 +152,9 @@ class DetectionNode(pytest.Collector):
             check = MinimumTestsItem.from_parent(self, name=name, nodeid=self._child_id(name), message=shortfall)
             check.user_properties.append(("panther_detection", self.spec.id))
             listed = self.panther.minimum_tests_listed_only(self.spec)
-            if settings.skip_disabled and not self.spec.enabled:
+            if self.spec.excluded:  # an override says the fork does not run it
+                check.add_marker(pytest.mark.skip(reason=self.spec.excluded))
+            elif settings.skip_disabled and not self.spec.enabled:
                 check.add_marker(pytest.mark.skip(reason="detection disabled (--panther-skip-disabled)"))
             elif listed is not None:  # a skip with the reason, so that it is listed, not failed
                 check.add_marker(pytest.mark.skip(reason=f"{listed} ({LISTED_BELOW_MINIMUM}): {shortfall.split(': ', 2)[-1]}"))

@@ -238,7 +238,7 @@ def _incremental(plan: Plan, repo: Path, base: str, new_snap: Snapshot, target: 
         elif new_ids_by_path.get(item.path):
             reason = f"renamed to {', '.join(new_ids_by_path[item.path])}"
         else:
-            reason = "no longer deployed"
+            reason = new_snap.selection.reasons.get(item.id, "no longer deployed")
         plan.changes.append(Change("delete", item.resource, item.id, reason, None, item.body, item.path))
     deleting = {c.id for c in plan.changes if c.action == "delete"}
     live = {item.id for item in new_state.items.values()}
