@@ -139,7 +139,7 @@ def _status(args: argparse.Namespace) -> int:
         else:
             ahead = git(repo, "rev-list", "--count", f"{synced}..{head}") if head else "?"
             state = f"synced at {synced[:12]}; HEAD is {ahead} commit(s) ahead"
-        pending = read_pending(repo, target.name)
+        pending = read_pending(repo, target.name, target.host)
         if pending:
             state += f"; {len(pending)} object(s) written by an unfinished sync (the next apply finishes it)"
         token = "set" if target.token_env in os.environ else "NOT SET"

@@ -134,7 +134,7 @@ def apply_plan(repo: Path, plan: Plan, client: Writer, *, out: TextIO | None = N
     written: set[tuple[str, str]] = set()
     planned = {(c.resource, c.id) for c in changes if c.action != "delete"}
     if planned - plan.pending:  # recorded before any call, so that it survives a kill -9
-        write_pending(repo, plan.target.name, plan.pending | planned)
+        write_pending(repo, plan.target.name, plan.pending | planned, plan.target.host)
     for change in changes:
         if stopped:
             summary.failed += 1
@@ -163,12 +163,12 @@ def apply_plan(repo: Path, plan: Plan, client: Writer, *, out: TextIO | None = N
     progress.close()
     if summary.failed == 0 and not plan.errors:
         try:
-            write_synced(repo, plan.target.name, plan.head, plan.synced)
+            write_synced(repo, plan.target.name, plan.head, plan.synced, plan.target.host)
             summary.ref_moved = True
         except StateError as exc:
             summary.failures.append(f"{plan.target.ref} not moved: {exc}")
     # What was written while the ref stays behind is ours: remember it so that a later plan
     # deletes it if the spec goes away before a sync finishes (no orphans).
     if plan.pending or planned:
-        write_pending(repo, plan.target.name, set() if summary.ref_moved else plan.pending | written)
+        write_pending(repo, plan.target.name, set() if summary.ref_moved else plan.pending | written, plan.target.host)
     return summary

@@ -25,13 +25,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 from urllib.parse import urlencode
-from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from pytest_panther.sync.loopback import is_loopback
+from pytest_panther.sync.targets import normalise_host
 
 __all__ = ["RESOURCES", "ApiError", "PantherClient", "normalise_host"]
 
@@ -70,35 +69,6 @@ class _Retry(Retry):
 
     def parse_retry_after(self, retry_after: str) -> float:
         return min(super().parse_retry_after(retry_after), self.backoff_max)
-
-
-def normalise_host(host: str) -> str:
-    """The REST base URL for ``host``, without a trailing slash.
-
-    Accepts ``api.example.runpanther.net`` (https is assumed), ``https://api.example...``, with
-    or without a trailing ``/v1`` or ``/public/graphql`` (both removed: the REST paths hang off
-    the server root, sync-contract.md §1.1). Raises ``ValueError`` for other schemes, a missing
-    host, or ``http://`` to a host that is not loopback (127.0.0.0/8, ::1, localhost).
-    """
-    text = host.strip()
-    if "://" not in text:
-        text = "https://" + text
-    split = urlsplit(text)
-    scheme = split.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise ValueError(f"Panther API host must be an https:// URL, got scheme {split.scheme!r}")
-    if not split.hostname:
-        raise ValueError(f"Panther API host has no host name: {host!r}")
-    if scheme == "http" and not is_loopback(split.hostname):
-        raise ValueError(
-            f"refusing plain http:// to {split.hostname}: the API token would travel unencrypted "
-            "(use https://; http:// is allowed only for loopback hosts such as 127.0.0.1)"
-        )
-    path = split.path.rstrip("/")
-    for suffix in ("/public/graphql", "/v1"):
-        if path.endswith(suffix):
-            path = path[: -len(suffix)].rstrip("/")
-    return f"{scheme}://{split.netloc}{path}"
 
 
 def _segment(item_id: str) -> str:

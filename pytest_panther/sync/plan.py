@@ -33,7 +33,9 @@ from pytest_panther.sync.desired import target_table
 from pytest_panther.sync.git import rev_parse
 from pytest_panther.sync.state import read_pending
 from pytest_panther.sync.state import read_synced
+from pytest_panther.sync.state import read_synced_host
 from pytest_panther.sync.targets import Target
+from pytest_panther.sync.targets import same_host
 
 __all__ = ["ANY_DETECTION", "ORDER", "Change", "Plan", "make_plan", "normalize"]
 
@@ -183,10 +185,14 @@ def make_plan(repo: Path, target: Target, client: Lister | None = None, *, refre
     if head is None:
         raise ValueError("HEAD has no commit yet: commit your detections first")
     synced = read_synced(repo, target.name)
-    base = rev_parse(repo, synced) if synced else None
+    recorded = read_synced_host(repo, target.name) if synced else None
+    other_host = recorded is not None and not same_host(recorded, target.host)
+    base = rev_parse(repo, synced) if synced and not other_host else None
     plan = Plan(target, head, None if refresh else base, synced, "refresh" if refresh or base is None else "incremental")
-    plan.pending = read_pending(repo, target.name)
-    if synced and base is None:
+    plan.pending = read_pending(repo, target.name, target.host)
+    if other_host:
+        plan.notes.append(f"{target.ref} was synced to {recorded}, not {target.host}: comparing with the deployment (a full first sync)")
+    elif synced and base is None:
         plan.notes.append(f"{target.ref} names {synced[:12]}, which this clone lacks; comparing with the deployment")
     new_snap = snapshot(repo, head)
     new_snap.selection  # noqa: B018 - raises SelectionError early on invalid settings

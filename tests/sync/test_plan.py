@@ -242,7 +242,7 @@ def test_target_overrides_apply_and_a_change_replans_everything(make_repo: Any) 
     write_synced(repo.path, "dev", synced_at_dev, None)
     repo.write("pyproject.toml", '[tool.pytest-panther.targets.dev]\nhost = "http://127.0.0.1:9"\noutput_ids = ["dev-channel"]\n')
     repo.commit()
-    target = load_targets((repo.path / "pyproject.toml").read_text(), {})["dev"]
+    target = load_targets((repo.path / "pyproject.toml").read_text(), {"DEV_PANTHER_HOST": "http://127.0.0.1:9"})["dev"]
     (change,) = make_plan(repo.path, target).changes
     assert (change.action, change.body["outputIDs"]) == ("update", ["dev-channel"])
     assert change.diff() == ['outputIDs: (absent) → ["dev-channel"]']
@@ -251,13 +251,14 @@ def test_target_overrides_apply_and_a_change_replans_everything(make_repo: Any) 
 def test_targets_from_env_and_pyproject() -> None:
     text = (
         '[tool.pytest-panther.targets.prod]\nhost = "https://api.acme.runpanther.net/public/graphql"\n'
-        'token_env = "PROD_TOKEN"\ndeploy_branch = "release"\n'
+        'token_env = "PROD_PANTHER_TOKEN"\ndeploy_branch = "release"\n'
     )
-    env = {"PANTHER_API_HOST": "http://127.0.0.1:5", "PANTHER_SYNC_RETRIES": "0", "PROD_TOKEN": "s3cr3t"}
+    env = {"PANTHER_API_HOST": "http://127.0.0.1:5", "PANTHER_SYNC_RETRIES": "0", "PROD_PANTHER_TOKEN": "s3cr3t",
+           "PROD_PANTHER_HOST": "https://api.acme.runpanther.net"}
     targets = load_targets(text, env)
     assert sorted(targets) == ["default", "prod"]
     prod = targets["prod"]
-    assert (prod.host, prod.token_env, prod.deploy_branch, prod.retries) == ("https://api.acme.runpanther.net", "PROD_TOKEN", "release", 0)
+    assert (prod.host, prod.token_env, prod.deploy_branch, prod.retries) == ("https://api.acme.runpanther.net", "PROD_PANTHER_TOKEN", "release", 0)
     assert prod.token(env) == "s3cr3t"
     assert "s3cr3t" not in repr(prod)
     with pytest.raises(TargetError, match=r"^target 'default': the token variable PANTHER_API_TOKEN is not set$"):
