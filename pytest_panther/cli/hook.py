@@ -30,13 +30,12 @@ from __future__ import annotations
 
 import argparse
 import ast
-import configparser
 import os
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
+from pytest_panther import config
 from pytest_panther.select import GitError
 from pytest_panther.select import SpecIndex
 from pytest_panther.select import affected_spec_files
@@ -68,37 +67,20 @@ def register(subparsers: Any) -> None:
     test.set_defaults(func=hook_test)
 
 
-_INI_FILES = (("pytest.ini", "pytest"), (".pytest.ini", "pytest"), ("pyproject.toml", ""),
-              ("tox.ini", "pytest"), ("setup.cfg", "tool:pytest"))
-
-
 def ini_value(root: Path, key: str) -> str | list[str] | bool | None:
-    """The pytest ini ``key`` of the repository at ``root``: from the first config file, in
-    pytest's order, that has a pytest section (https://docs.pytest.org/en/stable/reference/customize.html);
-    None when unset. Unreadable files are skipped."""
-    for name, section in _INI_FILES:
+    """The pytest ini ``key`` of the repository at ``root`` (:func:`pytest_panther.config.ini_value`)."""
+    return config.ini_value(_reader(root), key)
+
+
+def _reader(root: Path) -> config.Reader:
+    def read(name: str) -> str | None:
         path = root / name
-        if not path.is_file():
-            continue
-        try:
-            if name == "pyproject.toml":
-                tool = tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {})
-                options = tool.get("pytest", {}).get("ini_options") if isinstance(tool, dict) else None
-                if isinstance(options, dict):
-                    return options.get(key)
-                continue
-            parser = configparser.ConfigParser(interpolation=None)
-            parser.read(path, encoding="utf-8")
-        except (OSError, ValueError, configparser.Error):
-            continue
-        if parser.has_section(section):
-            return parser.get(section, key, fallback=None)
-    return None
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+
+    return read
 
 
-def _lines(value: Any) -> list[str]:
-    items = value.splitlines() if isinstance(value, str) else value if isinstance(value, list) else []
-    return [str(v).strip() for v in items if str(v).strip()]
+_lines = config.ini_lines
 
 
 def _show(error: YamlError) -> str:
@@ -135,13 +117,8 @@ def hook_validate(args: argparse.Namespace) -> int:
     repo = index.repository_for(targets)
     override_problems = overrides.apply(repo, targets)
     from pytest_panther.spec.crosscheck import validate_repository
-    from pytest_panther.spec.validate import ValidationOptions
 
-    allow = ini_value(root, "panther_allow_extra_keys")
-    options = ValidationOptions(
-        allow_extra_keys=allow is True or str(allow).strip().lower() in ("true", "1", "yes", "on"),
-        extra_keys_allowlist=frozenset(_lines(ini_value(root, "panther_extra_keys"))),
-    )
+    options = config.validation_options(_reader(root))
     found = validate_repository(repo, options)
     # A two-file problem goes to the second file (path order); show it when it names a target.
     names = [f"{_relative(path, root)}:" for path in targets]

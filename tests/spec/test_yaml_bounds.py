@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from badyaml import alias_bomb
 
 from pytest_panther.cli.main import main
 from pytest_panther.spec import yaml as spec_yaml
@@ -19,18 +20,6 @@ from pytest_panther.spec.yaml import load
 from pytest_panther.spec.yaml import load_file
 
 pytest_plugins = ["pytester"]
-
-
-def alias_bomb(rule_id: str = "Bomb.Rule", filename: str = "bomb.py") -> str:
-    """The audit's alias bomb: aliases 10 wide, 8 deep under ``Tests[0].Log``."""
-    lines = [
-        "AnalysisType: rule", f"RuleID: {rule_id}", f"Filename: {filename}", "Enabled: true",
-        "Severity: Low", "LogTypes: [AWS.CloudTrail]", "Tests:", "  - Name: boom",
-        "    ExpectedResult: false", "    Log:", "      a: &a [" + ", ".join(["x"] * 10) + "]",
-    ]
-    for prev, cur in zip("abcdefg", "bcdefgh"):
-        lines.append(f"      {cur}: &{cur} [" + ", ".join([f"*{prev}"] * 10) + "]")
-    return "\n".join(lines) + "\n"
 
 
 BOMB_ERROR = "rules/bomb.yml:15:42: aliases expand to more than 100,000 nodes (an alias bomb?) (write the values out instead of nesting aliases)"

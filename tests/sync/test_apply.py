@@ -135,7 +135,11 @@ def test_spec_errors_keep_the_ref(make_repo: Any, standin: Any) -> None:
     repo.write("rules/bad.yml", "AnalysisType: rule\nRuleID: Bad.Rule\nSeverity: Low\n")
     repo.commit()
     plan, summary, _ = sync(repo, standin)
-    assert plan.errors == ["rules/bad.yml:2:9: no Filename: the Python body is required (add `Filename: <name>.py`)"]
+    assert plan.errors == [
+        "rules/bad.yml:1:1: missing required key 'Enabled'",
+        "rules/bad.yml:1:1: missing required key 'Filename' or 'Detection'",
+        "rules/bad.yml:1:1: missing required key 'LogTypes' or 'ScheduledQueries'",
+    ]
     assert summary.created == 1 and not summary.ref_moved
     assert read_synced(repo.path, "default") is None
 
@@ -147,13 +151,13 @@ def test_every_kind_deploys_and_a_refresh_finds_no_drift(make_repo: Any, standin
     seed_repo(repo, 1)
     repo.write("rules/r0.yml", (repo.path / "rules/r0.yml").read_text() + (
         "Reports:\n  CIS:\n    - 3.10\n    - '1.1'\n  MITRE ATT&CK:\n    - TA0001:T1078\n"
-        "InlineFilters:\n  All:\n    - KeyPath: eventName\n      Condition: Equals\n      Value: ConsoleLogin\n"
+        "InlineFilters:\n  - KeyPath: eventName\n    Condition: Equals\n    Value: ConsoleLogin\n"
         "SummaryAttributes: [p_any_ip_addresses]\nThreshold: 5\nDedupPeriodMinutes: 15\n"
     ))
     repo.write("policies/p.py", "def policy(resource):\n    return True\n")
     repo.write("policies/p.yml", "AnalysisType: policy\nPolicyID: Pol.One\nFilename: p.py\nEnabled: true\nSeverity: High\n"
                "ResourceTypes: [AWS.S3.Bucket]\nSuppressions: ['aws::s3::*']\nTests:\n  - Name: ok\n    ExpectedResult: true\n"
-               "    Resource: {Name: b}\n    Mocks:\n      - objectName: lookup\n        returnValue: 3\n")
+               "    Resource: {Name: b}\n    Mocks:\n      - objectName: lookup\n        returnValue: '3'\n")
     repo.write("queries/q.yml", "AnalysisType: scheduled_query\nQueryName: Hourly Logins\nEnabled: true\n"
                "Query: select 1\nSchedule:\n  CronExpression: '0 * * * *'\n  TimeoutMinutes: 2\n")
     repo.write("queries/s.yml", "AnalysisType: saved_query\nQueryName: Saved One\nQuery: select 2\nDescription: kept\n")
@@ -164,8 +168,8 @@ def test_every_kind_deploys_and_a_refresh_finds_no_drift(make_repo: Any, standin
                "LogTypes: [Okta.SystemLog]\nDetection:\n  - Key: eventType\n    Condition: Equals\n    Value: user.session.start\n"
                "AlertTitle: Login\nGroupBy:\n  - Key: actor\n")
     repo.commit()
-    _, summary, _ = sync(repo, standin)
-    assert summary.ok and summary.created == 8, summary.failures
+    plan, summary, _ = sync(repo, standin)
+    assert summary.ok and summary.created == 8, (summary.failures, plan.errors)
     assert standin.state()["rules"]["Rule.0"]["reports"] == {"CIS": ["3.10", "1.1"], "MITRE ATT&CK": ["TA0001:T1078"]}
     assert deployed(standin) == desired(repo.path)
     plan, _, _ = sync(repo, standin, refresh=True)
