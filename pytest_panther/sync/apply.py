@@ -39,6 +39,8 @@ class Writer(Protocol):
 
     def delete(self, resource: str, item_id: str) -> bool: ...
 
+    def get(self, resource: str, item_id: str) -> dict[str, Any] | None: ...
+
 
 @dataclass
 class Summary:
@@ -89,7 +91,7 @@ class _Progress:
             if outcome.startswith("failed"):
                 self.out.write(f"\n{outcome} {change.label}\n")
         else:
-            self.out.write(f"{outcome} {change.label}\n")
+            self.out.write(f"[{self.done}/{self.total}] {outcome} {change.label}\n")
         self.out.flush()
 
     def close(self) -> None:
@@ -132,6 +134,7 @@ def apply_plan(repo: Path, plan: Plan, client: Writer, *, out: TextIO | None = N
     progress = _Progress(len(changes), out, tty)
     stopped = False
     written: set[tuple[str, str]] = set()
+    uncertain: set[tuple[str, str]] = set()  # writes with a try that got no reply
     planned = {(c.resource, c.id) for c in changes if c.action != "delete"}
     if planned - plan.pending:  # recorded before any call, so that it survives a kill -9
         write_pending(repo, plan.target.name, plan.pending | planned, plan.target.host)
@@ -147,7 +150,12 @@ def apply_plan(repo: Path, plan: Plan, client: Writer, *, out: TextIO | None = N
             else:
                 assert change.body is not None
                 written.add((change.resource, change.id))  # before the call: it may land anyway
-                client.put(change.resource, change.id, change.body)
+                tries_unanswered = len(getattr(client, "uncertain", ()))
+                try:
+                    client.put(change.resource, change.id, change.body)
+                finally:
+                    if len(getattr(client, "uncertain", ())) > tries_unanswered:
+                        uncertain.add((change.resource, change.id))
                 if change.action == "create":
                     summary.created += 1
                 else:
@@ -161,6 +169,8 @@ def apply_plan(repo: Path, plan: Plan, client: Writer, *, out: TextIO | None = N
             if getattr(exc, "status", None) in (401, 403):
                 stopped = True
     progress.close()
+    if summary.failed == 0 and uncertain:
+        _read_back(client, [c for c in changes if (c.resource, c.id) in uncertain], summary)
     if summary.failed == 0 and not plan.errors:
         try:
             write_synced(repo, plan.target.name, plan.head, plan.synced, plan.target.host)
@@ -170,5 +180,29 @@ def apply_plan(repo: Path, plan: Plan, client: Writer, *, out: TextIO | None = N
     # What was written while the ref stays behind is ours: remember it so that a later plan
     # deletes it if the spec goes away before a sync finishes (no orphans).
     if plan.pending or planned:
-        write_pending(repo, plan.target.name, set() if summary.ref_moved else plan.pending | written, plan.target.host)
+        keys = set() if summary.ref_moved else plan.pending | written
+        write_pending(repo, plan.target.name, keys, plan.target.host, (plan.uncertain | uncertain) & keys)
     return summary
+
+
+def _read_back(client: Writer, changes: list[Change], summary: Summary) -> None:
+    """Before the ref moves past writes whose reply was lost (a timeout, a dropped connection),
+    check that the deployment holds what was sent; write once more where it does not (an older
+    try landed last). What still differs is a failure: the ref stays and the next run retries."""
+    from pytest_panther.sync.client import ApiError
+    from pytest_panther.sync.plan import normalize
+
+    for change in changes:
+        assert change.body is not None
+        try:
+            for attempt in range(2):
+                stored = client.get(change.resource, change.id)
+                if stored is not None and normalize(change.resource, stored) == normalize(change.resource, change.body):
+                    break
+                if attempt == 0:
+                    client.put(change.resource, change.id, change.body)
+            else:
+                raise ApiError(None, "GET", change.label, "the deployment does not hold what was written (a reply was lost)")
+        except ApiError as exc:
+            summary.failed += 1
+            summary.failures.append(f"{change.label}: read back after a lost reply: {describe_error(exc)}")

@@ -34,6 +34,7 @@ from pytest_panther.sync.git import rev_parse
 from pytest_panther.sync.state import read_pending
 from pytest_panther.sync.state import read_synced
 from pytest_panther.sync.state import read_synced_host
+from pytest_panther.sync.state import read_uncertain
 from pytest_panther.sync.targets import Target
 from pytest_panther.sync.targets import same_host
 
@@ -124,6 +125,7 @@ class Plan:
     error_paths: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
     pending: set[tuple[str, str]] = field(default_factory=set)  # written by unfinished syncs
+    uncertain: set[tuple[str, str]] = field(default_factory=set)  # of those, writes that got no reply
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -190,6 +192,7 @@ def make_plan(repo: Path, target: Target, client: Lister | None = None, *, refre
     base = rev_parse(repo, synced) if synced and not other_host else None
     plan = Plan(target, head, None if refresh else base, synced, "refresh" if refresh or base is None else "incremental")
     plan.pending = read_pending(repo, target.name, target.host)
+    plan.uncertain = read_uncertain(repo, target.name, target.host)
     if other_host:
         plan.notes.append(f"{target.ref} was synced to {recorded}, not {target.host}: comparing with the deployment (a full first sync)")
     elif synced and base is None:
@@ -230,6 +233,7 @@ def _incremental(plan: Plan, repo: Path, base: str, new_snap: Snapshot, target: 
     new_state = desired_state(new_snap, new_paths, overrides)
     _record_errors(plan, new_state)
     _compare(plan, old_state.items, new_state, "new")
+    _rewrite_uncertain(plan, new_state)
     plan.unchanged += sum(1 for p, u in new_snap.units.items() if u.rest and p not in new_paths)
     new_ids_by_path: dict[str, list[str]] = {}
     for item in new_state.items.values():
@@ -251,6 +255,17 @@ def _incremental(plan: Plan, repo: Path, base: str, new_snap: Snapshot, target: 
     for dep in sorted(added_deprecated - deleting - live):
         plan.changes.append(Change("delete", ANY_DETECTION, dep, "deprecated.txt"))
     _pending_deletes(plan, set(new_state.items))
+
+
+def _rewrite_uncertain(plan: Plan, new_state: DesiredState) -> None:
+    """An earlier write that got no reply may have landed late with older content than the synced
+    commit's (audit D15): write HEAD's version again; apply reads it back before moving the ref."""
+    planned = {(c.resource, c.id) for c in plan.changes}
+    for key in sorted(plan.uncertain - planned):
+        item = new_state.items.get(key)
+        if item is not None:
+            plan.changes.append(Change("update", item.resource, item.id, "an earlier write got no reply: rewritten", item.body, None, item.path))
+            plan.unchanged -= 1
 
 
 def _pending_deletes(plan: Plan, live: set[tuple[str, str]]) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 from typing import TextIO
 
+from pytest_panther.sync.git import current_branch
 from pytest_panther.sync.git import git
 from pytest_panther.sync.plan import Plan
 from pytest_panther.sync.plan import make_plan
@@ -19,7 +20,7 @@ from pytest_panther.sync.targets import user_config_path
 if TYPE_CHECKING:
     from pytest_panther.sync.apply import Summary
 
-__all__ = ["LazyClient", "make_client", "repo_targets", "sync_target"]
+__all__ = ["LazyClient", "branch_refusal", "make_client", "repo_targets", "sync_target"]
 
 
 def repo_targets(repo: Path, env: Mapping[str, str] | None = None) -> dict[str, Target]:
@@ -39,6 +40,18 @@ def repo_targets(repo: Path, env: Mapping[str, str] | None = None) -> dict[str, 
     return load_targets(text, env, user)
 
 
+def branch_refusal(repo: Path, target: Target) -> str | None:
+    """Why HEAD must not be deployed to ``target`` (it is not on the target's deploy branch, or
+    detached), or None. A wip branch or an old commit deployed to production would be undone only
+    by the next sync from the deploy branch (audit D6)."""
+    branch = current_branch(repo)
+    if branch == target.deploy_branch:
+        return None
+    where = f"on branch {branch}" if branch else "detached"
+    return (f"HEAD is {where}, not on {target.deploy_branch}, the deploy branch of target {target.name}: "
+            f"nothing done (check out {target.deploy_branch}, or pass --any-branch to use this HEAD anyway)")
+
+
 def make_client(target: Target, env: Mapping[str, str] | None = None) -> Any:
     """A :class:`pytest_panther.sync.client.PantherClient` for ``target``.
 
@@ -53,6 +66,7 @@ def make_client(target: Target, env: Mapping[str, str] | None = None) -> Any:
         retries=target.retries,
         backoff_factor=target.backoff_factor,
         max_backoff=target.max_backoff,
+        max_retry_after=target.max_retry_after,
     )
 
 

@@ -21,7 +21,8 @@ from pytest_panther.sync.git import GitError
 from pytest_panther.sync.git import git
 
 __all__ = [
-    "StateError", "host_ref", "pending_ref", "read_pending", "read_synced", "read_synced_host", "synced_ref",
+    "StateError", "host_ref", "pending_ref", "read_pending", "read_synced", "read_synced_host", "read_uncertain",
+    "synced_ref",
     "write_pending", "write_synced",
 ]
 
@@ -72,11 +73,7 @@ def pending_ref(target: str) -> str:
     return f"refs/panther/{target}/pending"
 
 
-def read_pending(repo: Path, target: str, host: str | None = None) -> set[tuple[str, str]]:
-    """``(collection, ID)`` pairs written by syncs that did not finish (the synced ref stayed
-    behind). They count as deployed by this repository, so a later plan deletes those its
-    HEAD no longer defines, instead of leaving them orphaned. Empty when there is none, or when
-    they were written to another host than ``host``."""
+def _pending(repo: Path, target: str, host: str | None, field: str) -> set[tuple[str, str]]:
     sha = git(repo, "rev-parse", "--verify", "--quiet", pending_ref(target), check=False).strip()
     if not sha:
         return set()
@@ -86,17 +83,36 @@ def read_pending(repo: Path, target: str, host: str | None = None) -> set[tuple[
         if isinstance(data, dict):
             if host is not None and data.get("host") not in (None, host):
                 return set()
-            data = data.get("keys", [])
+            data = data.get(field, [])
+        elif field != "keys":  # the first format: a bare list of keys
+            return set()
         return {(str(res), str(item)) for res, item in data}
     except (ValueError, TypeError):
         return set()
 
 
-def write_pending(repo: Path, target: str, keys: set[tuple[str, str]], host: str | None = None) -> None:
-    """Record ``keys`` (written to ``host``) as a JSON blob under ``refs/panther/<target>/pending``
-    (a ref, so ``git push/fetch 'refs/panther/*'`` carries it between CI runs); ``set()`` drops it."""
+def read_pending(repo: Path, target: str, host: str | None = None) -> set[tuple[str, str]]:
+    """``(collection, ID)`` pairs written by syncs that did not finish (the synced ref stayed
+    behind). They count as deployed by this repository, so a later plan deletes those its
+    HEAD no longer defines, instead of leaving them orphaned. Empty when there is none, or when
+    they were written to another host than ``host``."""
+    return _pending(repo, target, host, "keys")
+
+
+def read_uncertain(repo: Path, target: str, host: str | None = None) -> set[tuple[str, str]]:
+    """The pending keys whose write got no reply: it may have landed after that sync gave up, with
+    older content than a later sync sent. The next sync rewrites and reads them back."""
+    return _pending(repo, target, host, "uncertain")
+
+
+def write_pending(repo: Path, target: str, keys: set[tuple[str, str]], host: str | None = None,
+                  uncertain: set[tuple[str, str]] = frozenset()) -> None:  # type: ignore[assignment]
+    """Record ``keys`` (written to ``host``; ``uncertain`` those whose write got no reply) as a
+    JSON blob under ``refs/panther/<target>/pending`` (a ref, so ``git push/fetch 'refs/panther/*'``
+    carries it between CI runs); ``set()`` drops it."""
     if not keys:
         git(repo, "update-ref", "-d", pending_ref(target), check=False)
         return
-    blob = git(repo, "hash-object", "-w", "--stdin", input=json.dumps({"host": host, "keys": sorted(keys)}).encode())
+    record = {"host": host, "keys": sorted(keys), "uncertain": sorted(uncertain & keys)}
+    blob = git(repo, "hash-object", "-w", "--stdin", input=json.dumps(record).encode())
     git(repo, "update-ref", pending_ref(target), blob.strip())

@@ -28,7 +28,8 @@ the committed table may only agree.
 The token itself is only ever read from the environment variable named by ``token_env`` and is
 never stored in a :class:`Target`'s ``repr``. HTTP tuning for tests and slow links comes from
 ``PANTHER_SYNC_TIMEOUT`` (s), ``PANTHER_SYNC_RETRIES``, ``PANTHER_SYNC_BACKOFF`` and
-``PANTHER_SYNC_MAX_BACKOFF`` (s), or the same keys (``timeout`` …) in a target table.
+``PANTHER_SYNC_MAX_BACKOFF`` (s), ``PANTHER_SYNC_MAX_RETRY_AFTER`` (s, the longest ``Retry-After``
+waited for; default 300), or the same keys (``timeout`` …) in a target table.
 """
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ __all__ = [
 DEFAULT_TARGET = "default"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _OVERRIDES = ("output_ids", "enabled")
-_KEYS = ("host", "host_env", "token_env", "deploy_branch", *_OVERRIDES, "timeout", "retries", "backoff_factor", "max_backoff")
+_KEYS = ("host", "host_env", "token_env", "deploy_branch", *_OVERRIDES, "timeout", "retries", "backoff_factor", "max_backoff", "max_retry_after")
 
 
 class TargetError(Exception):
@@ -70,6 +71,7 @@ class Target:
     retries: int = 5
     backoff_factor: float = 0.5
     max_backoff: float = 30.0
+    max_retry_after: float = 300.0
 
     @property
     def ref(self) -> str:
@@ -132,6 +134,7 @@ def _tuning(table: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
         ("retries", "PANTHER_SYNC_RETRIES", int),
         ("backoff_factor", "PANTHER_SYNC_BACKOFF", float),
         ("max_backoff", "PANTHER_SYNC_MAX_BACKOFF", float),
+        ("max_retry_after", "PANTHER_SYNC_MAX_RETRY_AFTER", float),
     ):
         raw = env.get(var, table.get(key))
         if raw is None or raw == "":

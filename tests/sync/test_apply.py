@@ -52,7 +52,7 @@ def test_first_apply_creates_everything_in_dependency_order(make_repo: Any, stan
     assert plan.mode == "refresh"
     assert summary.render() == "summary: 5 created, 0 updated, 0 deleted, 0 unchanged, 0 failed"
     assert [w[1] for w in writes(standin)] == ["/globals/helper", "/data-models/Std.DM", "/rules/Rule.0", "/rules/Rule.1", "/rules/Rule.2"]
-    assert out.splitlines()[0] == "created globals/helper"
+    assert out.splitlines()[0] == "[1/5] created globals/helper"
     assert read_synced(repo.path, "default") == head
     assert deployed(standin) == desired(repo.path)
     # Nothing changed: nothing sent, the ref stays.
