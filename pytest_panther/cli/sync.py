@@ -103,6 +103,8 @@ def _plan_or_apply(args: argparse.Namespace) -> int:
     if summary is None:
         return 1 if plan.errors else 0
     print(summary.render())
+    for note in summary.notes:
+        print(f"note: {note}", file=sys.stderr)
     for line in summary.failures:
         print(f"  failed: {line}", file=sys.stderr)
     if plan.errors:

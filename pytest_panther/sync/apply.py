@@ -50,6 +50,7 @@ class Summary:
     unchanged: int = 0
     failed: int = 0
     failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     ref_moved: bool = False
 
     @property
@@ -135,6 +136,7 @@ def apply_plan(repo: Path, plan: Plan, client: Writer, *, out: TextIO | None = N
     stopped = False
     written: set[tuple[str, str]] = set()
     uncertain: set[tuple[str, str]] = set()  # writes with a try that got no reply
+    deleted: set[tuple[str, str]] = set()
     planned = {(c.resource, c.id) for c in changes if c.action != "delete"}
     if planned - plan.pending:  # recorded before any call, so that it survives a kill -9
         write_pending(repo, plan.target.name, plan.pending | planned, plan.target.host)
@@ -145,6 +147,7 @@ def apply_plan(repo: Path, plan: Plan, client: Writer, *, out: TextIO | None = N
         try:
             if change.action == "delete":
                 gone_before = not _delete(client, change)
+                deleted.update((r, change.id) for r in (DETECTION_RESOURCES if change.resource == ANY_DETECTION else (change.resource,)))
                 summary.deleted += 1
                 progress.step(change, "deleted (already gone)" if gone_before else "deleted")
             else:
@@ -171,6 +174,8 @@ def apply_plan(repo: Path, plan: Plan, client: Writer, *, out: TextIO | None = N
     progress.close()
     if summary.failed == 0 and uncertain:
         _read_back(client, [c for c in changes if (c.resource, c.id) in uncertain], summary)
+    if not stopped:
+        _record(repo, plan, client, written, deleted, summary)
     if summary.failed == 0 and not plan.errors:
         try:
             write_synced(repo, plan.target.name, plan.head, plan.synced, plan.target.host)
@@ -183,6 +188,43 @@ def apply_plan(repo: Path, plan: Plan, client: Writer, *, out: TextIO | None = N
         keys = set() if summary.ref_moved else plan.pending | written
         write_pending(repo, plan.target.name, keys, plan.target.host, (plan.uncertain | uncertain) & keys)
     return summary
+
+
+def _record(repo: Path, plan: Plan, client: Writer, written: set[tuple[str, str]], deleted: set[tuple[str, str]],
+            summary: Summary) -> None:
+    """Update the deployment's record of what this repository deployed
+    (:mod:`pytest_panther.sync.manifest`): one GET and one PUT when something was written or
+    deleted; nothing in an incremental run without changes."""
+    from pytest_panther.sync.client import ApiError
+    from pytest_panther.sync.manifest import Manifest
+    from pytest_panther.sync.manifest import manifest_id
+    from pytest_panther.sync.manifest import parse_manifest
+
+    if plan.defined is None and not (written or deleted):
+        return
+    name = manifest_id(plan.target.name)
+    try:
+        old = plan.manifest if plan.defined is not None else parse_manifest(client.get("globals", name))
+        if old is not None and not old.owned_by(plan.repository):
+            summary.notes.append(f"the deployment's record belongs to {old.repository}: not updated "
+                                 "(give each repository syncing to one Panther its own target name)")
+            return
+        if plan.defined is not None:
+            base = plan.defined | ((old.keys & plan.remote) if old is not None else set())
+        elif old is not None:
+            base = old.keys
+        else:  # no record yet: start it from everything HEAD defines
+            from pytest_panther.sync.desired import desired_state
+            from pytest_panther.sync.desired import snapshot
+
+            base = set(desired_state(snapshot(repo, plan.head), None, plan.target.overrides).items)
+        new = Manifest(base).updated(written, deleted, repository=plan.repository, commit=plan.head)
+        if old is not None and old.keys == new.keys and old.repository == new.repository:
+            return
+        client.put("globals", name, new.body(plan.target.name))
+    except ApiError as exc:
+        summary.failed += 1
+        summary.failures.append(f"globals/{name} (the record of what this repository deployed): {describe_error(exc)}")
 
 
 def _read_back(client: Writer, changes: list[Change], summary: Summary) -> None:

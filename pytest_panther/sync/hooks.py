@@ -208,6 +208,8 @@ def _run(repo: Path, stage: str, args: list[str], target_name: str | None, env: 
                 continue
             assert summary is not None
             err.write(f"{PREFIX} target {target.name}: {summary.render()}\n")
+            for note in summary.notes:
+                err.write(f"{PREFIX} note: {note}\n")
             if not summary.ok or plan.errors or not summary.ref_moved:
                 for line in summary.failures:
                     err.write(f"{PREFIX}   {line}\n")

@@ -31,6 +31,11 @@ from pytest_panther.sync.desired import desired_state
 from pytest_panther.sync.desired import snapshot
 from pytest_panther.sync.desired import target_table
 from pytest_panther.sync.git import rev_parse
+from pytest_panther.sync.manifest import Manifest
+from pytest_panther.sync.manifest import is_manifest
+from pytest_panther.sync.manifest import manifest_id
+from pytest_panther.sync.manifest import parse_manifest
+from pytest_panther.sync.manifest import repo_identity
 from pytest_panther.sync.state import read_pending
 from pytest_panther.sync.state import read_synced
 from pytest_panther.sync.state import read_synced_host
@@ -126,6 +131,10 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     pending: set[tuple[str, str]] = field(default_factory=set)  # written by unfinished syncs
     uncertain: set[tuple[str, str]] = field(default_factory=set)  # of those, writes that got no reply
+    repository: str | None = None  # this repository's identity (see pytest_panther.sync.manifest)
+    manifest: Manifest | None = None  # the deployment's record (refresh mode: listed with the globals)
+    defined: set[tuple[str, str]] | None = None  # every key HEAD defines (refresh mode only)
+    remote: set[tuple[str, str]] = field(default_factory=set)  # keys the deployment listed (refresh)
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -193,6 +202,7 @@ def make_plan(repo: Path, target: Target, client: Lister | None = None, *, refre
     plan = Plan(target, head, None if refresh else base, synced, "refresh" if refresh or base is None else "incremental")
     plan.pending = read_pending(repo, target.name, target.host)
     plan.uncertain = read_uncertain(repo, target.name, target.host)
+    plan.repository = repo_identity(repo)
     if other_host:
         plan.notes.append(f"{target.ref} was synced to {recorded}, not {target.host}: comparing with the deployment (a full first sync)")
     elif synced and base is None:
@@ -291,8 +301,12 @@ def _refresh(plan: Plan, repo: Path, base: str | None, new_snap: Snapshot, targe
     for resource in ORDER:
         for obj in client.list(resource):
             key_id = obj.get("name") if resource == "queries" else obj.get("id")
-            if isinstance(key_id, str):
+            if key_id == manifest_id(target.name) and resource == "globals":
+                plan.manifest = parse_manifest(obj) or Manifest()
+            elif isinstance(key_id, str) and not is_manifest(resource, key_id):
                 remote[(resource, key_id)] = Item(resource, key_id, obj, "")
+    plan.defined, plan.remote = set(new_state.items), set(remote)
+    recorded = _recorded(plan)
     _compare(plan, remote, new_state, "not in the deployment")
     for change in plan.changes:
         if change.action == "update":
@@ -309,10 +323,28 @@ def _refresh(plan: Plan, repo: Path, base: str | None, new_snap: Snapshot, targe
             plan.changes.append(Change("delete", item.resource, item.id, "deprecated.txt", None, item.body))
         elif key in owned and owned[key].path not in plan.error_paths:
             plan.changes.append(Change("delete", item.resource, item.id, "deployed by this repository, now removed", None, item.body))
+        elif key in recorded:
+            plan.changes.append(Change("delete", item.resource, item.id, "deployed by this repository (its record in the deployment), now removed", None, item.body))
         elif prune:
             plan.changes.append(Change("delete", item.resource, item.id, "--prune", None, item.body))
         else:
             plan.unmanaged.append(Change("delete", item.resource, item.id, "unmanaged", None, item.body))
+
+
+def _recorded(plan: Plan) -> set[tuple[str, str]]:
+    """The keys the deployment's record says this repository deployed (empty while specs have
+    errors: a broken spec's ID is unknown, so nothing is deleted for it)."""
+    manifest = plan.manifest
+    if manifest is None or not manifest.keys:
+        return set()
+    if not manifest.owned_by(plan.repository):
+        plan.notes.append(f"the deployment's record was written by {manifest.repository}, not {plan.repository}: "
+                          "its objects are not deleted from here")
+        return set()
+    if plan.errors:
+        plan.notes.append("specs have errors: nothing the deployment's record names is deleted until they are fixed")
+        return set()
+    return manifest.keys
 
 
 def _record_errors(plan: Plan, state: DesiredState) -> None:

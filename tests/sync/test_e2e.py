@@ -20,6 +20,7 @@ from synchelpers import TOKEN
 from synchelpers import GitRepo
 from synchelpers import deployed
 from synchelpers import desired
+from synchelpers import is_record
 
 from pytest_panther.sync.state import read_pending
 from pytest_panther.sync.state import read_synced
@@ -54,7 +55,7 @@ class Scenario:
         return [
             f"{r['method']} {r['path']} {r['status']}"
             for r in self.server.requests()[since:]
-            if r["method"] in ("PUT", "POST", "DELETE")
+            if r["method"] in ("PUT", "POST", "DELETE") and not is_record(r["path"])
         ]
 
     def check(self, *, synced: bool = True, secrets: tuple[str, ...] = (TOKEN,)) -> None:
