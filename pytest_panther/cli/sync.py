@@ -123,7 +123,9 @@ def _status(args: argparse.Namespace) -> int:
     from pytest_panther.sync.run import repo_targets
     from pytest_panther.sync.state import read_pending
     from pytest_panther.sync.state import read_synced
+    from pytest_panther.sync.state import read_synced_host
     from pytest_panther.sync.targets import TargetError
+    from pytest_panther.sync.targets import same_host
 
     repo = _repo(args)
     try:
@@ -141,7 +143,10 @@ def _status(args: argparse.Namespace) -> int:
     print(f"HEAD {head[:12] if head else '(no commit)'} on {branch or 'a detached HEAD'}")
     for target in targets.values():
         synced = read_synced(repo, target.name)
-        if synced is None:
+        recorded = read_synced_host(repo, target.name) if synced else None
+        if recorded is not None and not same_host(recorded, target.host):
+            state = f"synced to {recorded}, not this host (the next apply is a full first sync)"
+        elif synced is None:
             state = "never synced (the first apply compares with the deployment)"
         elif synced == head:
             state = f"up to date at {synced[:12]}"

@@ -124,6 +124,8 @@ def test_a_new_host_gets_a_full_first_sync(make_repo: Any, standin: Any, other: 
     assert main(["sync", "apply"]) == 0
     monkeypatch.setenv("PANTHER_API_HOST", other.url)
     capsys.readouterr()
+    assert main(["sync", "status"]) == 0
+    assert f"default: {other.url} branch main, token $PANTHER_API_TOKEN set: synced to {standin.url}, not this host" in capsys.readouterr().out
     assert main(["sync", "apply"]) == 0
     out = capsys.readouterr().out
     assert f"note: refs/panther/default/synced was synced to {standin.url}, not {other.url}: comparing with the deployment (a full first sync)" in out
