@@ -33,7 +33,7 @@ def ini_value(read: Reader, key: str) -> str | list[str] | bool | None:
                 tool = tomllib.loads(text).get("tool", {})
                 options = tool.get("pytest", {}).get("ini_options") if isinstance(tool, dict) else None
                 if isinstance(options, dict):
-                    return options.get(key)  # type: ignore[no-any-return]
+                    return options.get(key)
                 continue
             parser = configparser.ConfigParser(interpolation=None)
             parser.read_string(text, source=name)

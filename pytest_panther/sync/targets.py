@@ -23,7 +23,9 @@ has ``PANTHER`` and ``HOST``, e.g. ``PANTHER_API_HOST``) or the user config name
 its ``host_env`` and ``token_env`` may only name variables with ``PANTHER`` in their name
 (``token_env = "GITHUB_TOKEN"`` is refused). Anything else is a :class:`TargetError` that says
 what to set. The user config is trusted as is; where it names a target's host or token variable,
-the committed table may only agree.
+the committed table may only agree. It names no targets of its own: only those a commit names
+(and ``default`` from the environment) exist, so one user config cannot make every repository on
+the machine deploy.
 
 The token itself is only ever read from the environment variable named by ``token_env`` and is
 never stored in a :class:`Target`'s ``repr``. HTTP tuning for tests and slow links comes from
@@ -200,8 +202,9 @@ def _panther_variable(var: Any, key: str, where: str) -> str:
 
 
 def load_targets(pyproject: str | None, env: Mapping[str, str] | None = None, user_config: str | None = None) -> dict[str, Target]:
-    """All targets: those named in ``user_config`` (the text of :func:`user_config_path`) or the
-    committed ``pyproject`` text, and ``default`` when ``PANTHER_API_HOST`` is set.
+    """All targets: those the committed ``pyproject`` text names (with where they go from
+    ``user_config``, the text of :func:`user_config_path`, when it names them too), and
+    ``default`` when ``PANTHER_API_HOST`` is set.
 
     :raises TargetError: on invalid TOML, a malformed table, or a committed host or variable the
         environment and the user config do not back (see the module doc).
@@ -211,7 +214,9 @@ def load_targets(pyproject: str | None, env: Mapping[str, str] | None = None, us
     committed = _tables(pyproject, "pyproject.toml", "tool", "pytest-panther", "targets")
     trusted = [v for k, v in env.items() if v and "PANTHER" in k.upper() and "HOST" in k.upper()]
     trusted += [str(t["host"]) for t in user.values() if isinstance(t, dict) and t.get("host")]
-    names = list(dict.fromkeys([*committed, *user, *([DEFAULT_TARGET] if env.get("PANTHER_API_HOST") else [])]))
+    # The user config says where a target goes, not which targets a repository has: its tables
+    # apply only to targets the commit names (else every repository on the machine would deploy).
+    names = list(dict.fromkeys([*committed, *([DEFAULT_TARGET] if env.get("PANTHER_API_HOST") else [])]))
     return {name: _target(name, user.get(name), committed.get(name), env, trusted) for name in names}
 
 

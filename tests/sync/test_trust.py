@@ -110,6 +110,8 @@ def test_load_targets_rules() -> None:
         load_targets('[tool.pytest-panther.targets.default]\ntoken_env = "OTHER_PANTHER_TOKEN"\n', env, user)
     # A committed table without host keeps the environment's host (deploy branch and overrides from the commit).
     default = load_targets('[tool.pytest-panther.targets.default]\ndeploy_branch = "release"\n', env)["default"]
+    # The user config names where targets go, not which targets a repository has.
+    assert sorted(load_targets(None, env, '[targets.staging]\nhost = "https://api.staging.acme.io"\n')) == ["default"]
     assert (default.host, default.token_env, default.deploy_branch) == ("https://api.acme.runpanther.net", "PANTHER_API_TOKEN", "release")
 
 
