@@ -90,15 +90,21 @@ class _Progress:
             label = change.label if len(change.label) <= 50 else change.label[:49] + "…"
             self.out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {label:<50}")
             if outcome.startswith("failed"):
-                self.out.write(f"\n{outcome} {change.label}\n")
+                self.out.write(f"\n{_line(outcome, change)}\n")
         else:
-            self.out.write(f"[{self.done}/{self.total}] {outcome} {change.label}\n")
+            self.out.write(f"[{self.done}/{self.total}] {_line(outcome, change)}\n")
         self.out.flush()
 
     def close(self) -> None:
         if self.tty and self.total:
             self.out.write("\n")
             self.out.flush()
+
+
+def _line(outcome: str, change: Change) -> str:
+    """``created rules/X``, or ``failed rules/X: <why>`` (the label first, then the reason)."""
+    word, _, detail = outcome.partition(": ")
+    return f"{word} {change.label}: {detail}" if detail else f"{outcome} {change.label}"
 
 
 def _order(plan: Plan) -> list[Change]:
@@ -168,7 +174,7 @@ def apply_plan(repo: Path, plan: Plan, client: Writer, *, out: TextIO | None = N
             summary.failed += 1
             line = f"{change.label}: {describe_error(exc)}"
             summary.failures.append(line)
-            progress.step(change, f"failed: {describe_error(exc)}")
+            progress.step(change, f"failed: {describe_error(exc)}")  # "failed rules/X: PUT …"
             if getattr(exc, "status", None) in (401, 403):
                 stopped = True
     progress.close()

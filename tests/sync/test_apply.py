@@ -78,7 +78,7 @@ def test_a_400_leaves_the_ref_and_the_rerun_finishes_without_duplicates(make_rep
     plan, summary, out = sync(repo, standin)
     assert summary.render() == "summary: 9 created, 0 updated, 0 deleted, 1 unchanged, 1 failed"
     assert summary.failures == ["rules/Batch.04: PUT /rules/Batch.04: 400 bad rule"]
-    assert "failed: PUT /rules/Batch.04: 400 bad rule rules/Batch.04" in out
+    assert "[5/10] failed rules/Batch.04: PUT /rules/Batch.04: 400 bad rule\n" in out
     assert read_synced(repo.path, "default") == base
     plan, summary, _ = sync(repo, standin)
     assert summary.ok and summary.ref_moved

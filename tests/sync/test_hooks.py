@@ -161,7 +161,7 @@ def test_a_large_sync_shows_the_first_changes_a_count_and_progress() -> None:
     creates = "".join(f"  + create rules/R.{i:02}  (new)\n" for i in range(30))
     quiet.write(f"target default (http://h): a..b (incremental)\n{creates}plan: 30 to create, 0 to update, 0 to delete, 2 unchanged\n")
     for i in range(30):
-        quiet.write(f"[{i + 1}/30] created rules/R.{i:02}\n" if i != 4 else "[5/30] failed: PUT /rules/R.04: 400 bad rules/R.04\n")
+        quiet.write(f"[{i + 1}/30] created rules/R.{i:02}\n" if i != 4 else "[5/30] failed rules/R.04: PUT /rules/R.04: 400 bad\n")
     lines = err.getvalue().splitlines()
     assert lines[:2] == ["panther-sync: target default (http://h): a..b (incremental)", "panther-sync:   + create rules/R.00  (new)"]
     assert lines[20:24] == [
@@ -171,7 +171,7 @@ def test_a_large_sync_shows_the_first_changes_a_count_and_progress() -> None:
         "panther-sync: [3/30] created rules/R.02",
     ]
     assert lines[24:] == [
-        "panther-sync: [5/30] failed: PUT /rules/R.04: 400 bad rules/R.04",
+        "panther-sync: [5/30] failed rules/R.04: PUT /rules/R.04: 400 bad",
         "panther-sync: [6/30] created rules/R.05",
         *(f"panther-sync: [{n}/30] created rules/R.{n - 1:02}" for n in (9, 12, 15, 18, 21, 24, 27, 30)),
     ]
