@@ -7,6 +7,7 @@ the other host; the other must never receive a request.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -103,8 +104,10 @@ def test_load_targets_rules() -> None:
     assert load_targets('[tool.pytest-panther.targets.dev]\nhost_env = "DEV_PANTHER_HOST"\n', env)["dev"].host == "https://api.dev.acme.io"
     with pytest.raises(TargetError, match=r"host_env = 'GITHUB_SERVER_URL' refused"):
         load_targets('[tool.pytest-panther.targets.dev]\nhost_env = "GITHUB_SERVER_URL"\n', env)
-    with pytest.raises(TargetError, match=r"host 'https://api.evil.example' is named only by a committed file"):
-        load_targets('[tool.pytest-panther.targets.default]\nhost = "https://api.evil.example"\n', env)
+    for evil in ("https://api.evil.example", "https://api.acme.runpanther.net@api.evil.example",
+                 "https://api.acme.runpanther.net.evil.example", "http://api.acme.runpanther.net"):
+        with pytest.raises(TargetError, match=f"host '{re.escape(evil)}' is named only by a committed file"):
+            load_targets(f'[tool.pytest-panther.targets.default]\nhost = "{evil}"\n', env)
     user = '[targets.default]\nhost = "https://api.acme.runpanther.net"\ntoken_env = "MY_TOKEN"\n'
     with pytest.raises(TargetError, match=r"token_env = 'OTHER_PANTHER_TOKEN' differs from 'MY_TOKEN' in your own target config"):
         load_targets('[tool.pytest-panther.targets.default]\ntoken_env = "OTHER_PANTHER_TOKEN"\n', env, user)
