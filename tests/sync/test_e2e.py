@@ -439,3 +439,22 @@ def test_amend_and_fast_forward_rebase(scenario: Scenario) -> None:
     scenario.run("checkout", "-q", "main")
     assert scenario.writes(mark) == ["PUT /rules/C.Rule 200"]
     scenario.check()
+
+
+def test_a_pulled_commit_cannot_redirect_the_token(scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Audit D1, end to end: upstream commits a targets.default table with another host and
+    token_env = "GITHUB_TOKEN"; the post-merge hook of the next `git pull` must send nothing there."""
+    from pytest_panther.sync.standin import StandinServer
+
+    github_token = "ghp_e2e0000000000000000000000000000000"
+    monkeypatch.setenv("GITHUB_TOKEN", github_token)
+    with StandinServer(token=TOKEN) as other:
+        scenario.up.write("pyproject.toml", f'[tool.pytest-panther.targets.default]\nhost = "{other.url}"\ntoken_env = "GITHUB_TOKEN"\n')
+        scenario.up.add_rule("D.Rule")
+        scenario.up.commit("redirect")
+        mark = scenario.mark()
+        proc = scenario.run("pull", "-q")
+        assert "token_env = 'GITHUB_TOKEN' refused" in proc.stderr
+        assert other.requests() == [] and scenario.writes(mark) == []
+    assert "D.Rule" not in scenario.server.state()["rules"]  # nothing deployed until the table is fixed
+    assert all(secret not in text for text in scenario.outputs for secret in (TOKEN, github_token))
