@@ -101,10 +101,20 @@ class _Progress:
             self.out.flush()
 
 
+def _retries(reasons: list[str]) -> str:
+    """`` (after 2 retries: 503, 503)`` — a retried call is never silent; empty without retries."""
+    if not reasons:
+        return ""
+    return f" (after {len(reasons)} {'retry' if len(reasons) == 1 else 'retries'}: {', '.join(reasons)})"
+
+
 def _line(outcome: str, change: Change) -> str:
-    """``created rules/X``, or ``failed rules/X: <why>`` (the label first, then the reason)."""
-    word, _, detail = outcome.partition(": ")
-    return f"{word} {change.label}: {detail}" if detail else f"{outcome} {change.label}"
+    """``created rules/X (after 1 retry: 503)``, ``failed rules/X: <why>``: what happened, the
+    object, then the details."""
+    if outcome.startswith("failed: "):
+        return f"failed {change.label}: {outcome[len('failed: '):]}"
+    word, _, rest = outcome.partition(" ")
+    return f"{word} {change.label} {rest}" if rest else f"{word} {change.label}"
 
 
 def _order(plan: Plan) -> list[Change]:
@@ -160,6 +170,7 @@ def apply_plan(repo: Path, plan: Plan, client: Writer, *, out: TextIO | None = N
                 assert change.body is not None
                 written.add((change.resource, change.id))  # before the call: it may land anyway
                 tries_unanswered = len(getattr(client, "uncertain", ()))
+                retries_before = len(getattr(client, "retried", ()))
                 try:
                     client.put(change.resource, change.id, change.body)
                 finally:
@@ -169,7 +180,7 @@ def apply_plan(repo: Path, plan: Plan, client: Writer, *, out: TextIO | None = N
                     summary.created += 1
                 else:
                     summary.updated += 1
-                progress.step(change, f"{change.action}d")
+                progress.step(change, f"{change.action}d{_retries(getattr(client, 'retried', [])[retries_before:])}")
         except ApiError as exc:
             summary.failed += 1
             line = f"{change.label}: {describe_error(exc)}"

@@ -161,6 +161,8 @@ class PantherClient:
         self._queries_listed = False
         #: ``(method, path)`` of writes with a try that got no reply (it may land later).
         self.uncertain: set[tuple[str, str]] = set()
+        #: Why each retry so far was made (``"503"``, ``"429"``, ``"no reply"``), in order.
+        self.retried: list[str] = []
 
     def __repr__(self) -> str:
         return f"PantherClient(host={self.base_url!r})"
@@ -190,6 +192,7 @@ class PantherClient:
         history = getattr(getattr(response.raw, "retries", None), "history", ())
         if method != "GET" and any(entry.error is not None and entry.status is None for entry in history):
             self.uncertain.add((method, path))
+        self.retried.extend(str(entry.status) if entry.status else "no reply" for entry in history)
         if response.status_code not in ok:
             raise ApiError(response.status_code, method, path, self._scrub(_error_text(response) + self._waited(response)))
         return response

@@ -114,7 +114,7 @@ def test_deletes_are_guarded_and_404_counts_as_done(make_repo: Any, standin: Any
     plan, summary, out = sync(repo, standin)
     assert [f"{c.action} {c.label}" for c in plan.changes] == ["delete rules/Ours.Drop", "delete */Gone.Already"]
     assert summary.render() == "summary: 0 created, 0 updated, 2 deleted, 1 unchanged, 0 failed"
-    assert "deleted (already gone) */Gone.Already" in out
+    assert "deleted */Gone.Already (already gone)" in out
     assert sorted(standin.state()["rules"]) == ["Console.Made", "Ours.Keep"]
     plan, summary, _ = sync(repo, standin, refresh=True)
     assert [c.label for c in plan.unmanaged] == ["rules/Console.Made"] and plan.changes == []

@@ -217,8 +217,9 @@ def test_503_twice_then_success(scenario: Scenario) -> None:
     _upstream_change(scenario)
     scenario.server.inject(method="PUT", path_regex="^/rules/", status=503, times=2, retry_after=0)
     mark = scenario.mark()
-    scenario.run("pull", "-q")
+    proc = scenario.run("pull", "-q")
     assert scenario.writes(mark) == ["PUT /rules/B.Rule 503", "PUT /rules/B.Rule 503", "PUT /rules/B.Rule 200"]
+    assert "panther-sync: [1/1] updated rules/B.Rule (after 2 retries: 503, 503)" in proc.stderr  # never silent
     scenario.check()
 
 
