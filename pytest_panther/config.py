@@ -30,11 +30,15 @@ from pytest_panther.spec.repository import DEFAULT_PATHS
 from pytest_panther.spec.suggest import did_you_mean
 
 __all__ = [
-    "IniGetter", "RepositorySettings", "SettingsError", "add_minimum_tests", "file_ini", "ini_value", "read_settings",
+    "IniGetter", "Reader", "RepositorySettings", "SettingsError", "add_minimum_tests", "file_ini", "ini_value",
+    "path_reader", "read_settings", "read_settings_from",
 ]
 
 #: A source of raw ini values: the value of a key, or None when it is not set.
 IniGetter = Callable[[str], Any]
+#: ``read(name)``: the text of the file ``name`` at the repository root (a working tree or a
+#: commit, for the sync), or None when there is no such file.
+Reader = Callable[[str], "str | None"]
 
 #: ``[tool.pytest-panther]`` key -> ini key; the sub-tables belong to the upstream workflow and sync.
 TABLE_KEYS = {
@@ -65,6 +69,19 @@ class RepositorySettings:
     extra_keys: frozenset[str] = frozenset()
 
 
+def path_reader(root: Path) -> Reader:
+    """A :data:`Reader` over the files of the working tree at ``root``."""
+
+    def read(name: str) -> str | None:
+        path = root / name
+        try:
+            return path.read_text(encoding="utf-8") if path.is_file() else None
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    return read
+
+
 def ini_value(root: Path, key: str) -> Any:
     """The raw pytest ini ``key`` of the repository at ``root``, from the first config file that
     pytest would use (``pytest.ini`` wins even without the key); None when unset. Unreadable
@@ -72,21 +89,21 @@ def ini_value(root: Path, key: str) -> Any:
     return file_ini(root)(key)
 
 
-def file_ini(root: Path) -> IniGetter:
-    """An :data:`IniGetter` over the pytest config file of ``root`` (for the command-line tools;
-    the plugin uses pytest's own ``config.getini``)."""
-    options = _ini_options(root)
+def file_ini(root: Path | Reader) -> IniGetter:
+    """An :data:`IniGetter` over the pytest config file of ``root`` (a directory or a
+    :data:`Reader`; for the command-line tools and the sync, the plugin uses ``config.getini``)."""
+    options = _ini_options(path_reader(root) if isinstance(root, Path) else root)
     return lambda key: options.get(key)
 
 
-def _ini_options(root: Path) -> dict[str, Any]:
+def _ini_options(read: Reader) -> dict[str, Any]:
     for name, section in _INI_FILES:
-        path = root / name
-        if not path.is_file():
+        text = read(name)
+        if text is None:
             continue
         try:
             if section == "toml" or name == "pyproject.toml":
-                data = tomllib.loads(path.read_text(encoding="utf-8"))
+                data = tomllib.loads(text)
                 if section == "toml":
                     return dict(data.get("pytest", {}))
                 tool = data.get("tool", {}).get("pytest", {})
@@ -95,8 +112,8 @@ def _ini_options(root: Path) -> dict[str, Any]:
                     return {k: v for k, v in options.items() if k != "ini_options"}
                 continue
             parser = configparser.ConfigParser(interpolation=None)
-            parser.read(path, encoding="utf-8")
-        except (OSError, ValueError, configparser.Error):
+            parser.read_string(text, source=name)
+        except (ValueError, configparser.Error):
             continue
         if parser.has_section(section):
             return dict(parser.items(section))
@@ -105,14 +122,15 @@ def _ini_options(root: Path) -> dict[str, Any]:
     return {}
 
 
-def _table(root: Path) -> dict[str, Any]:
+def _table(read: Reader, path: Path | str) -> dict[str, Any]:
     """``[tool.pytest-panther]`` without its sub-tables ({} when absent or unreadable: a broken
-    ``pyproject.toml`` is reported where the upstream table is read)."""
-    path = root / "pyproject.toml"
+    ``pyproject.toml`` is reported where the upstream table is read); ``path`` names the file."""
+    text = read("pyproject.toml")
+    if text is None:
+        return {}
     try:
-        text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)
-    except (OSError, ValueError):
+    except ValueError:
         return {}
     table = data.get("tool", {}).get("pytest-panther", {})
     if not isinstance(table, dict):
@@ -161,15 +179,22 @@ def read_settings(root: Path, ini: IniGetter | None = None) -> RepositorySetting
 
     :raises SettingsError: for a value that does not convert or an unknown table key.
     """
-    get = ini if ini is not None else file_ini(root)
-    table = _table(root)
+    read = path_reader(root)
+    return read_settings_from(read, root / "pyproject.toml", ini if ini is not None else file_ini(read))
+
+
+def read_settings_from(read: Reader, pyproject: Path | str = "pyproject.toml", ini: IniGetter | None = None) -> RepositorySettings:
+    """:func:`read_settings` over any :data:`Reader` (the sync reads a commit's files);
+    ``pyproject`` is how messages name the ``pyproject.toml`` read."""
+    get = ini if ini is not None else file_ini(read)
+    table = _table(read, pyproject)
     values: dict[str, tuple[Any, str]] = {}
     for key, ini_key in TABLE_KEYS.items():
         raw = get(ini_key)
         if raw is not None:
             values[key] = (raw, f"ini {ini_key}")
         elif key in table:
-            values[key] = (table[key], f"{root / 'pyproject.toml'}: [tool.pytest-panther] {key}")
+            values[key] = (table[key], f"{pyproject}: [tool.pytest-panther] {key}")
     settings: dict[str, Any] = {}
     if "paths" in values:
         paths = _lines(*values["paths"])
@@ -193,7 +218,7 @@ def add_minimum_tests(root: Path, minimum: int) -> bool:
     """
     path = root / "pyproject.toml"
     current = read_settings(root)
-    if file_ini(root)("panther_minimum_tests") is not None or "minimum_tests" in _table(root):
+    if file_ini(root)("panther_minimum_tests") is not None or "minimum_tests" in _table(path_reader(root), path):
         return False
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     lines = text.splitlines(keepends=True)
