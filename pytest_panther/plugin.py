@@ -16,6 +16,10 @@ from pytest_panther.collect import SpecFile
 from pytest_panther.collect import TestCaseItem
 from pytest_panther.options import add_options
 from pytest_panther.options import settings_from_config
+from pytest_panther.protocol import freeze_collected
+from pytest_panther.protocol import one_phase_allowed
+from pytest_panther.protocol import run_one_phase
+from pytest_panther.protocol import thaw
 from pytest_panther.report import alert_lines
 from pytest_panther.selection import apply_selection
 from pytest_panther.selection import without_tests
@@ -93,6 +97,24 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, p
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     apply_selection(config.stash[SESSION], config, items)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    freeze_collected(session.config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    thaw(config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
+    """Test cases whose setup and teardown phases would do nothing run the call phase only
+    (:mod:`pytest_panther.protocol`); every other item gets pytest's normal protocol."""
+    if isinstance(item, TestCaseItem) and one_phase_allowed(item, nextitem):
+        run_one_phase(item, nextitem)
+        return True
+    return None
 
 
 @pytest.hookimpl(wrapper=True)
