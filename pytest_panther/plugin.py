@@ -22,6 +22,8 @@ from pytest_panther.protocol import run_one_phase
 from pytest_panther.protocol import thaw
 from pytest_panther.report import alert_lines
 from pytest_panther.selection import apply_selection
+from pytest_panther.selection import change_of
+from pytest_panther.selection import ignore_unaffected
 from pytest_panther.selection import without_tests
 from pytest_panther.session import PantherSession
 from pytest_panther.summary import Summary
@@ -72,6 +74,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     panther = session.config.stash.get(SESSION, None)
     if panther is not None:
         panther.finish()
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    return ignore_unaffected(config.stash[SESSION], config, collection_path)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SpecFile | None:
@@ -154,6 +160,17 @@ class _AlertEcho:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    panther = config.stash.get(SESSION, None)
+    change = change_of(panther, config) if panther is not None and panther.settings.changed_since else None
+    if change is not None and (change.left_out or change.specs_left_out):
+        root = config.rootpath
+        names = sorted(p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p) for p in change.left_out)
+        since = config.stash[SESSION].settings.changed_since
+        terminalreporter.write_line(
+            f"--panther-changed-since {since}: not collected, as the change does not affect them: "
+            f"{change.specs_left_out} spec files, {len(names)} Python test files"
+            + (" (" + ", ".join(names) + ")" if names and config.get_verbosity() >= 1 else "")
+        )
     summary = config.stash.get(SUMMARY, None)
     if summary is None:
         return

@@ -40,8 +40,8 @@ from pytest_panther.spec_index import imported_modules
 from pytest_panther.spec_index import imports_any
 from pytest_panther.upstream.overrides import ID_KEYS
 
-__all__ = ["GitError", "SpecIndex", "affected_spec_files", "affected_specs", "changed_files", "imported_modules",
-           "spec_files_for"]
+__all__ = ["GitError", "SpecIndex", "affected_spec_files", "affected_specs", "changed_files", "changed_helpers",
+           "imported_modules", "spec_files_for"]
 
 _SPEC_SUFFIXES = (".yml", ".yaml")
 
@@ -133,6 +133,26 @@ def affected_spec_files(
     absolute. Pass ``index`` (a :class:`SpecIndex` of the same root) to reuse what it read."""
     index = index if index is not None else SpecIndex(root, paths)
     return _affected(index, index.norm, changed, overrides)
+
+
+def changed_helpers(repo: Repository, changed: Iterable[Path]) -> set[str]:
+    """GlobalIDs of the global helpers ``changed`` touches (their spec or ``.py``; a deleted ``.py``
+    no spec names counts by its stem), plus every helper importing one of them, transitively."""
+    index = RepositoryIndex(repo)
+    helpers: set[str] = set()
+    for raw in changed:
+        path = index.norm.changed(raw)
+        if path.suffix in _SPEC_SUFFIXES:
+            spec = index.spec_at(path)
+            specs = [spec] if spec is not None else []
+        elif path.suffix == ".py":
+            specs = index.specs_for_python(path)
+            if not specs and not path.exists():
+                helpers.add(path.stem)
+        else:
+            continue
+        helpers.update(spec.id for spec in specs if spec.kind == "global" and spec.id)
+    return _helper_closure(index.globals(), helpers) if helpers else set()
 
 
 def spec_files_for(root: Path, files: Iterable[Path], paths: Iterable[str] = DEFAULT_PATHS) -> set[Path]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import importlib
 import warnings
+from dataclasses import dataclass
+from dataclasses import field
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,26 +16,81 @@ import pytest
 from pytest_panther.collect import ItemKind
 from pytest_panther.collect import SpecFile
 from pytest_panther.spec.suggest import did_you_mean
+from pytest_panther.spec_index import imports_any
 
 if TYPE_CHECKING:
     from pytest_panther.session import PantherSession
 
-__all__ = ["apply_selection", "without_tests"]
+__all__ = ["Change", "apply_selection", "change_of", "ignore_unaffected", "without_tests"]
+
+_CHANGE = pytest.StashKey["Change | None"]()
+
+
+@dataclass
+class Change:
+    """What ``--panther-changed-since`` selects (computed once per run)."""
+
+    #: The changed files, resolved.
+    files: frozenset[Path]
+    #: Spec files of the affected detections, plus the changed files (their problems), resolved.
+    affected: frozenset[Path]
+    #: GlobalIDs of the changed global helpers and of the helpers importing them.
+    helpers: frozenset[str]
+    #: Python test files not collected (unchanged, importing no changed helper).
+    left_out: list[Path] = field(default_factory=list)
+    #: Spec files not collected (no affected detection, no changed problem).
+    specs_left_out: int = 0
+
+
+def change_of(panther: PantherSession, config: pytest.Config) -> Change | None:
+    """The selection of ``--panther-changed-since``, or None without that option."""
+    if _CHANGE in config.stash:
+        return config.stash[_CHANGE]
+    since = panther.settings.changed_since
+    change = None
+    if since:
+        select = importlib.import_module("pytest_panther.select")
+        try:
+            changed = select.changed_files(panther.root, since)
+        except select.GitError as exc:
+            raise pytest.UsageError(f"--panther-changed-since {since}: {exc}") from None
+        files = frozenset(Path(p).resolve() for p in changed)
+        affected = {p.resolve() for p in select.affected_specs(panther.repo, changed)}
+        change = Change(files, frozenset(affected | files), frozenset(select.changed_helpers(panther.repo, changed)))
+    config.stash[_CHANGE] = change
+    return change
+
+
+def ignore_unaffected(panther: PantherSession, config: pytest.Config, path: Path) -> bool | None:
+    """``pytest_ignore_collect`` for ``--panther-changed-since`` without path arguments: spec files
+    of unaffected detections are not collected at all, nor Python test files (``python_files``)
+    that did not change and import no changed global helper (a helper's unittest file runs when
+    the helper changed). Those are listed in the terminal summary. With path arguments, every
+    Python test under them runs, and detections are deselected after collection."""
+    if not panther.settings.changed_since or config.args_source == pytest.Config.ArgsSource.ARGS:
+        return None
+    change = change_of(panther, config)
+    if change is None or path.is_dir():
+        return None
+    if path.suffix in (".yml", ".yaml", ".toml") and (panther.spec_file_known(path) or str(path) in panther.problem_files):
+        if path.resolve() in change.affected:
+            return None
+        change.specs_left_out += 1
+        return True
+    if path.suffix == ".py" and path.name != "conftest.py" and any(fnmatch(path.name, p) for p in config.getini("python_files")):
+        if path.resolve() in change.files or (change.helpers and imports_any(path, set(change.helpers))):
+            return None
+        change.left_out.append(path)
+        return True
+    return None
 
 
 def apply_selection(panther: PantherSession, config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect items of detections that the filters, the change selection or a
     ``pytest_panther_collect_spec`` implementation leave out."""
     settings = panther.settings
-    affected = None
-    if settings.changed_since:
-        select = importlib.import_module("pytest_panther.select")
-        try:
-            changed = select.changed_files(panther.root, settings.changed_since)
-        except select.GitError as exc:
-            raise pytest.UsageError(f"--panther-changed-since {settings.changed_since}: {exc}") from None
-        affected = {p.resolve() for p in select.affected_specs(panther.repo, changed)}
-        affected |= {Path(p).resolve() for p in changed}  # problems of changed non-spec files
+    change = change_of(panther, config)
+    affected = change.affected if change is not None else None
     keep: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     verdicts: dict[object, bool] = {}

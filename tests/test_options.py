@@ -173,11 +173,42 @@ def test_changed_since_runs_only_affected_detections(repo: DetectionRepo) -> Non
     _git(repo, "commit", "-q", "-m", "base")
     repo.write("global_helpers/h.py", "def bad(name):\n    return name in ('Bad',)\n")
     result = repo.pytester.runpytest("-q", "--panther-changed-since", "HEAD")
-    result.assert_outcomes(passed=2, deselected=2)
-    result.stdout.fnmatch_lines(["*2 passed, 2 deselected*"])
+    result.assert_outcomes(passed=2)  # at the root, unaffected spec files are not even collected
+    result.stdout.fnmatch_lines(["--panther-changed-since HEAD: not collected, as the change does not affect them: "
+                                 "2 spec files, 0 Python test files"])
+    under_paths = repo.pytester.runpytest("-q", "--panther-changed-since", "HEAD", "rules")
+    under_paths.assert_outcomes(passed=2, deselected=2)  # with paths: collected, then deselected
     bad = repo.pytester.runpytest("-q", "--panther-changed-since", "no-such-ref")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
     bad.stderr.fnmatch_lines(["ERROR: --panther-changed-since no-such-ref: *"])
+
+
+def test_changed_since_at_the_root_runs_the_unittest_files_of_changed_helpers(repo: DetectionRepo) -> None:
+    """Issue 14 item 4: no path arguments → only the affected detections, and of the repository's
+    own Python tests only the changed ones and those importing a changed global helper."""
+    repo.write("global_helpers/h.py", "def bad(name):\n    return name == 'Bad'\n")
+    repo.write("global_helpers/h.yml", "AnalysisType: global\nGlobalID: h\nFilename: h.py\n")
+    repo.write("global_helpers/h_test.py", "import unittest\nfrom h import bad\n\n"
+               "class T(unittest.TestCase):\n    def test_bad(self):\n        self.assertTrue(bad('Bad'))\n")
+    repo.write("global_helpers/other_test.py", "def test_other():\n    pass\n")
+    repo.rule("uses_helper", "from h import bad\ndef rule(event):\n    return bad(event.get('eventName'))\n", SIMPLE_TESTS)
+    repo.rule("plain", SIMPLE_RULE, SIMPLE_TESTS, rule_id="Test.plain")
+    repo.pytester.makeini("[pytest]\npython_files = *_test.py\npythonpath = global_helpers\n")
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "base")
+    repo.pytester.runpytest("-q").assert_outcomes(passed=6)
+    repo.write("rules/plain.py", SIMPLE_RULE + "\n# touched\n")
+    rule_only = repo.pytester.runpytest("-v", "--panther-changed-since", "HEAD")
+    rule_only.assert_outcomes(passed=2)
+    rule_only.stdout.fnmatch_lines(["--panther-changed-since HEAD: not collected, as the change does not affect them: "
+                                    "2 spec files, 2 Python test files (global_helpers/h_test.py, global_helpers/other_test.py)"])
+    _git(repo, "checkout", "rules/plain.py")
+    repo.write("global_helpers/h.py", "def bad(name):\n    return name in ('Bad',)\n")
+    helper = repo.pytester.runpytest("-v", "--panther-changed-since", "HEAD")
+    helper.assert_outcomes(passed=3)
+    helper.stdout.fnmatch_lines(["*h_test.py::T::test_bad PASSED*"])
+    assert "other_test.py" in helper.stdout.str() and "test_other PASSED" not in helper.stdout.str()
 
 
 def test_without_tests_counts_only_collected_detections(repo: DetectionRepo) -> None:
@@ -214,4 +245,4 @@ def test_changed_since_leaves_out_problems_of_untouched_files(repo: DetectionRep
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED  # everything deselected, nothing failed
     repo.write("rules/plain.py", SIMPLE_RULE + "\n# touched\n")  # the file the duplicate-ID problem is on
     touched = repo.pytester.runpytest("-q", "--panther-changed-since", "HEAD")
-    touched.assert_outcomes(passed=2, failed=1, deselected=2)
+    touched.assert_outcomes(passed=2, failed=1)
