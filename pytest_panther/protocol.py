@@ -22,8 +22,8 @@ running the phases) because their consumers expect three; the teardown one carri
 properties, which the JUnit writer adds there.
 
 :func:`freeze_collected` moves everything alive after collection (items, specs, the repository)
-out of the garbage collector's reach: gen-2 collections during the run then stop walking them
-(issue 14: -11% CPU).
+out of the garbage collector's reach: gen-2 collections during the run, pytest's final
+``gc.collect()`` and the interpreter's at exit then stop walking them (issue 14: -11% CPU).
 """
 from __future__ import annotations
 
@@ -47,19 +47,36 @@ _FROZEN = pytest.StashKey[bool]()
 _PLAIN_CHAIN = pytest.StashKey[bool]()
 
 
+class _Runs:
+    """How many runs in this process have collected and not ended (pytester's in-process runs
+    nest inside the outer one)."""
+
+    active = 0
+
+
 def freeze_collected(config: pytest.Config) -> None:
-    """After collection: collect once, then keep what is alive out of later collections."""
+    """After collection: collect once, then keep what is alive out of later collections.
+
+    A run that nests in none thaws what an earlier run in the same process left frozen first.
+    """
+    if _Runs.active == 0:
+        gc.unfreeze()
     gc.collect()
     gc.freeze()
     config.stash[_FROZEN] = True
+    _Runs.active += 1
 
 
 def thaw(config: pytest.Config) -> None:
-    """Give frozen objects back to the collector (matters when runs share a process, as pytester's
-    in-process runs do; otherwise everything frozen would be kept for the life of the process)."""
+    """At the end of a run: a run nested in another (pytester's in-process runs) gives what is
+    frozen back to the collector, else the process would keep every nested run's objects. The
+    outermost run leaves them frozen: the process ends, and pytest's last ``gc.collect()`` and
+    the interpreter's own need not walk them (the next run in this process thaws them)."""
     if config.stash.get(_FROZEN, False):
-        gc.unfreeze()
         config.stash[_FROZEN] = False
+        _Runs.active -= 1
+        if _Runs.active > 0:
+            gc.unfreeze()
 
 
 def _plain(node: Node) -> bool:

@@ -161,7 +161,9 @@ def test_python_tests_with_fixtures_in_the_same_run(printing: DetectionRepo) -> 
     assert out.index("MODULE TEARDOWN a") < out.index("printed by the rule: Bad") < out.index("MODULE TEARDOWN z")
 
 
-def test_objects_frozen_after_collection_are_given_back(printing: DetectionRepo) -> None:
+def test_objects_frozen_by_a_nested_run_are_given_back(printing: DetectionRepo) -> None:
+    """An in-process run inside this test session (itself a run of the plugin) thaws at its end,
+    so that a test suite of many pytester runs does not keep their objects for ever."""
     printing.pytester.makeconftest("""
         import gc
 
@@ -173,3 +175,4 @@ def test_objects_frozen_after_collection_are_given_back(printing: DetectionRepo)
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["*FROZEN True*"])
     assert gc.get_freeze_count() == 0
+
