@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_panther.engine.codecache import CodeCache
 from pytest_panther.engine.datamodels import DataModels
 from pytest_panther.engine.detection import FakeDestination
 from pytest_panther.engine.detection import LoadedDetection
@@ -60,10 +61,19 @@ class PantherSession:
     # -- repository -------------------------------------------------------------------------
 
     @cached_property
+    def _cache_dir(self) -> Path | None:
+        """The plugin's folder in pytest's cache; None with ``-p no:cacheprovider``."""
+        cache_plugin = getattr(self.config, "cache", None)
+        return cache_plugin.mkdir("panther") if cache_plugin is not None else None
+
+    @cached_property
+    def code(self) -> CodeCache:
+        """Compiled code of detections and global helpers, kept between runs."""
+        return CodeCache(self._cache_dir / "code.marshal" if self._cache_dir is not None else None)
+
+    @cached_property
     def repo(self) -> Repository:
-        cache_plugin = getattr(self.config, "cache", None)  # absent with -p no:cacheprovider
-        cache = cache_plugin.mkdir("panther") if cache_plugin is not None else None
-        repo = load_repository(self.root, self.settings.paths, cache_dir=cache)
+        repo = load_repository(self.root, self.settings.paths, cache_dir=self._cache_dir)
         try:
             folder = read_config(self.root).overrides
         except ConfigError as exc:
@@ -117,11 +127,13 @@ class PantherSession:
 
     def start(self) -> None:
         """Make global helpers importable (undone by :meth:`finish`)."""
-        self._stack.enter_context(global_helpers(self.helper_paths))
+        self._stack.enter_context(global_helpers(self.helper_paths, self.code))
 
     def finish(self) -> None:
         self._loaded.clear()
         self._stack.close()
+        if "code" in self.__dict__:
+            self.code.save()
 
     # -- detections -------------------------------------------------------------------------
 
@@ -147,8 +159,9 @@ class PantherSession:
         if spec.kind == "derived":
             base = self.repo.by_id().get(str(spec.data.get("BaseDetection")))
             base_path = base.python_path if base is not None else None
-            return load_detection(spec, python_path=str(base_path.resolve()) if base_path else None, filters=filters)
-        return load_detection(spec, filters=filters)
+            return load_detection(spec, python_path=str(base_path.resolve()) if base_path else None, filters=filters,
+                                  code=self.code)
+        return load_detection(spec, filters=filters, code=self.code)
 
     def correlation(self, spec: Spec) -> CorrelationRule:
         """The compiled correlation rule of ``spec`` (parsed once per run).

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 from unittest import mock
@@ -25,6 +26,8 @@ from panther_core.policy import Policy
 from panther_core.rule import Detection
 from panther_core.rule import Rule
 
+from pytest_panther.engine.codecache import CodeCache
+from pytest_panther.engine.codecache import import_file
 from pytest_panther.engine.datamodels import DataModels
 from pytest_panther.spec.model import Spec
 
@@ -64,6 +67,22 @@ class _NoFileRule(Rule):
         raise FileNotFoundError(f"{identifier}: the spec names no Python file to load")
 
 
+def _load_cached(identifier: str, config: Mapping[str, Any]) -> ModuleType:
+    """panther-core's ``FilesystemImporter``, with the code from the run's :class:`CodeCache`."""
+    path = Path(config["path"])
+    if not path.exists():
+        raise FileNotFoundError(config["path"])
+    return import_file(path.absolute().as_posix(), identifier, config["code_cache"])
+
+
+class _CachedRule(Rule):
+    _load_detection = staticmethod(_load_cached)
+
+
+class _CachedPolicy(Policy):
+    _load_detection = staticmethod(_load_cached)
+
+
 @dataclass
 class LoadedDetection:
     """A detection ready to run: its spec and the panther-core object (shared by its tests)."""
@@ -82,13 +101,14 @@ def load_detection(
     python_path: str | None = None,
     module_factory: Callable[[Spec], ModuleType] | None = None,
     filters: list[dict[str, Any]] | None = None,
+    code: CodeCache | None = None,
 ) -> LoadedDetection:
     """Build the panther-core ``Rule``/``Policy`` for ``spec``.
 
     ``python_path`` overrides the spec's ``Filename`` (derived detections run their base's file);
     ``module_factory`` supplies an in-memory module instead (simple detections). Import errors
     do not raise: they are kept as ``setup_error`` (as panther-core does), and every test of the
-    detection then fails with it.
+    detection then fails with it. ``code`` supplies compiled code kept from earlier runs.
     """
     config: dict[str, Any] = {
         "id": spec.id,
@@ -108,7 +128,11 @@ def load_detection(
         config["path"] = str(spec.path)
         return LoadedDetection(spec, _NoFileRule(config))
     config["path"] = path
-    core: Detection = Policy(config) if spec.analysis_type == "policy" else Rule(config)
+    if code is not None and code.active:
+        config["code_cache"] = code
+        core: Detection = _CachedPolicy(config) if spec.analysis_type == "policy" else _CachedRule(config)
+    else:
+        core = Policy(config) if spec.analysis_type == "policy" else Rule(config)
     return LoadedDetection(spec, core)
 
 

@@ -22,18 +22,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
+from pytest_panther.engine.codecache import CodeCache
+
 __all__ = ["GlobalHelperFinder", "global_helpers"]
 
 
 class GlobalHelperFinder(importlib.abc.MetaPathFinder):
     """Finds ``import <GlobalID>`` for the helpers of one repository.
 
-    ``helpers`` maps GlobalID → path of the helper's ``.py`` file.
+    ``helpers`` maps GlobalID → path of the helper's ``.py`` file; ``code`` supplies their
+    compiled code kept from earlier runs.
     """
 
-    def __init__(self, helpers: Mapping[str, Path]) -> None:
+    def __init__(self, helpers: Mapping[str, Path], code: CodeCache | None = None) -> None:
         self.helpers = dict(helpers)
         self.imported: set[str] = set()
+        self.code = code
 
     def find_spec(
         self,
@@ -45,18 +49,19 @@ class GlobalHelperFinder(importlib.abc.MetaPathFinder):
         if location is None or not location.is_file():
             return None
         self.imported.add(fullname)
-        return importlib.util.spec_from_file_location(fullname, location)
+        loader = self.code.loader(fullname, str(location)) if self.code is not None else None
+        return importlib.util.spec_from_file_location(fullname, location, loader=loader)
 
 
 @contextmanager
-def global_helpers(helpers: Mapping[str, Path]) -> Iterator[GlobalHelperFinder]:
+def global_helpers(helpers: Mapping[str, Path], code: CodeCache | None = None) -> Iterator[GlobalHelperFinder]:
     """Make ``helpers`` (GlobalID → file) importable inside the block, and undo it afterwards.
 
     A helper whose name is already in ``sys.modules`` when the block starts (e.g. a GlobalID equal
     to a standard-library module) is left alone, as the installed module wins in Panther's
     runtime too.
     """
-    finder = GlobalHelperFinder(helpers)
+    finder = GlobalHelperFinder(helpers, code)
     before = set(sys.modules)
     sys.meta_path.append(finder)
     try:
