@@ -55,7 +55,7 @@ class CodeCache:
     def code(self, loader: importlib.machinery.SourceFileLoader, path: str) -> CodeType:
         """The code of ``path``: from the cache when the file is unchanged, else compiled."""
         stat = os.stat(path)
-        entry = self._read().get(path)
+        entry = self._read().pop(path, None)  # each file is read once a run: free its bytes now
         if entry is not None and entry[0] == stat.st_mtime_ns and entry[1] == stat.st_size:
             code = marshal.loads(entry[2])
             if isinstance(code, CodeType):
@@ -76,6 +76,7 @@ class CodeCache:
         torn file."""
         if not self._new or self.file is None:
             return
+        self._entries = None  # what this run took out of the cache is still in the file
         entries = {path: entry for path, entry in self._read().items() if os.path.exists(path)}
         entries.update(self._new)
         self._new = {}
