@@ -152,9 +152,10 @@ def run_one_phase(item: pytest.Item, nextitem: pytest.Item | None) -> None:
         # pytest tears everything down here (to report teardown errors): do it the normal way.
         call_and_report(item, "teardown", log=True, nextitem=None)
     else:
-        for key in (caplog_records_key, caplog_handler_key):
-            if key in item.stash:
-                del item.stash[key]
+        if caplog_records_key in item.stash:
+            del item.stash[caplog_records_key]
+        if caplog_handler_key in item.stash:
+            del item.stash[caplog_handler_key]
         state = _setup_state(item)
         if state.stack:  # only no-op teardowns left (one_phase_allowed): pop what nextitem does not need
             state.teardown_exact(nextitem)
