@@ -18,6 +18,8 @@ from pytest_panther.options import add_options
 from pytest_panther.options import settings_from_config
 from pytest_panther.protocol import freeze_collected
 from pytest_panther.protocol import one_phase_allowed
+from pytest_panther.protocol import pause_gc
+from pytest_panther.protocol import resume_gc
 from pytest_panther.protocol import run_one_phase
 from pytest_panther.protocol import thaw
 from pytest_panther.report import alert_lines
@@ -70,6 +72,16 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     session.config.stash[SESSION].start()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session: pytest.Session) -> Generator[None, object, object]:
+    # Not before: parsing YAML (a cold run) leaves cyclic garbage the collector must free.
+    pause_gc(session.config)
+    try:
+        return (yield)
+    finally:
+        resume_gc(session.config)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     panther = session.config.stash.get(SESSION, None)
     if panther is not None:
@@ -110,6 +122,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    resume_gc(config)  # a run that stopped before collecting
     thaw(config)
 
 

@@ -44,6 +44,7 @@ __all__ = ["freeze_collected", "one_phase_allowed", "run_one_phase", "thaw"]
 #: Marks whose handling needs the setup phase (the skipping plugin evaluates them there).
 _PHASE_MARKS = frozenset({"skip", "skipif", "xfail"})
 _FROZEN = pytest.StashKey[bool]()
+_GC_PAUSED = pytest.StashKey[bool]()
 _PLAIN_CHAIN = pytest.StashKey[bool]()
 
 
@@ -52,6 +53,21 @@ class _Runs:
     nest inside the outer one)."""
 
     active = 0
+
+
+def pause_gc(config: pytest.Config) -> None:
+    """During collection, no automatic collections: the items only grow then, and each full
+    collection walked them and the repository again (~1.5 s of 4.8 s on the ×4 corpus). :func:`freeze_collected` collects once at the end; :func:`resume_gc` re-enables."""
+    if gc.isenabled():
+        gc.disable()
+        config.stash[_GC_PAUSED] = True
+
+
+def resume_gc(config: pytest.Config) -> None:
+    """Undo :func:`pause_gc` (also when collection failed)."""
+    if config.stash.get(_GC_PAUSED, False):
+        config.stash[_GC_PAUSED] = False
+        gc.enable()
 
 
 def freeze_collected(config: pytest.Config) -> None:

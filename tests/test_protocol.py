@@ -176,3 +176,22 @@ def test_objects_frozen_by_a_nested_run_are_given_back(printing: DetectionRepo) 
     result.stdout.fnmatch_lines(["*FROZEN True*"])
     assert gc.get_freeze_count() == 0
 
+
+
+def test_automatic_gc_is_paused_only_while_collecting(printing: DetectionRepo) -> None:
+    printing.pytester.makeconftest("""
+        import gc
+
+        def pytest_collection_modifyitems(items):
+            print("COLLECTING GC", gc.isenabled())
+
+        def pytest_runtest_logreport(report):
+            if report.when == "call" and report.passed:
+                print("RUNNING GC", gc.isenabled())
+    """)
+    result = printing.pytester.runpytest_inprocess("-p", "no:cacheprovider", "-s")
+    result.stdout.fnmatch_lines(["*COLLECTING GC False*", "*RUNNING GC True*"])
+    assert gc.isenabled()
+    broken = printing.pytester.runpytest_inprocess("-p", "no:cacheprovider", "-s", "no/such/path")
+    assert broken.ret == pytest.ExitCode.USAGE_ERROR
+    assert gc.isenabled()
