@@ -246,6 +246,22 @@ class PantherClient:
         path = f"/{resource}/{_segment(item_id)}"
         return self._call("DELETE", path, ok=(200, 204, 404)).status_code != 404
 
+    def graphql(self, operation: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """Run one GraphQL ``query`` at ``<base>/public/graphql`` (the API PAT's backend client
+        uses, same ``X-API-Key``) and return its ``data``. GraphQL ``errors`` raise
+        :class:`ApiError` with status 400 and their messages (``operation`` names the call)."""
+        path = "/public/graphql"
+        response = self._call("POST", path, body={"query": query, "variables": variables, "operationName": operation}, ok=(200,))
+        reply = self._json("POST", path, response)
+        errors = reply.get("errors") if isinstance(reply, dict) else None
+        if errors:
+            messages = [e.get("message", str(e)) if isinstance(e, dict) else str(e) for e in errors]
+            raise ApiError(400, "POST", f"{path} {operation}", self._scrub("; ".join(messages)))
+        data = reply.get("data") if isinstance(reply, dict) else None
+        if not isinstance(data, dict):
+            raise ApiError(200, "POST", f"{path} {operation}", "reply has no 'data' object")
+        return data
+
     # -- queries (keyed by name) ---------------------------------------------------------------
 
     def _query(self, name: str) -> dict[str, Any] | None:

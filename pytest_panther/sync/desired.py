@@ -22,14 +22,19 @@ from posixpath import join
 from posixpath import normpath
 from typing import Any
 
+from pytest_panther.spec.model import Spec
 from pytest_panther.spec.repository import DEFAULT_PATHS
 from pytest_panther.spec.repository import load_repository_from_texts
+from pytest_panther.spec.yaml import dump
 from pytest_panther.sync.convert import DETECTION_RESOURCES
 from pytest_panther.sync.convert import ConversionError
-from pytest_panther.sync.convert import resource_of
+from pytest_panther.sync.convert import skipped_status
 from pytest_panther.sync.convert import to_body
 from pytest_panther.sync.git import list_tree
 from pytest_panther.sync.git import read_blobs
+from pytest_panther.sync.routes import collection_of
+from pytest_panther.sync.routes import lost_keys
+from pytest_panther.sync.routes import upload_body
 from pytest_panther.sync.selection import Selection
 from pytest_panther.sync.selection import select
 
@@ -41,7 +46,6 @@ PYPROJECT = "pyproject.toml"
 
 _FILENAME = re.compile(rb"^Filename:[ \t]*['\"]?([^'\"#\r\n]+?)['\"]?[ \t]*(?:#.*)?$", re.MULTILINE)
 _ATYPE = re.compile(rb"^AnalysisType:[ \t]*['\"]?([a-z_]+)", re.MULTILINE)
-_NOT_REST = {b"pack", b"correlation_rule", b"lookup_table", b"scheduled_prompt"}
 
 Key = tuple[str, str]
 
@@ -68,8 +72,9 @@ class Unit:
 
     @property
     def rest(self) -> bool:
-        """False when the AnalysisType is one REST cannot carry (packs, correlation rules …)."""
-        return self.kind.encode() not in _NOT_REST
+        """Kept for callers: every kind is deployed now (by REST or by upload, see
+        :mod:`pytest_panther.sync.routes`)."""
+        return True
 
     @property
     def signature(self) -> tuple[str, str | None]:
@@ -110,6 +115,7 @@ class DesiredState:
 
     items: dict[Key, Item] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # specs deliberately not deployed, by name
 
 
 def snapshot(repo: Path, commit: str, paths: Iterable[str] = DEFAULT_PATHS, *, reuse: Snapshot | None = None) -> Snapshot:
@@ -188,19 +194,26 @@ def desired_state(snap: Snapshot, only: Iterable[str] | None = None, overrides: 
     by_path = {u.yaml: u for u in units}
     for spec in specs:
         rel = spec.path.as_posix()
-        resource = resource_of(spec)
-        if resource is None:
+        status = skipped_status(spec)
+        resource = collection_of(spec.kind, spec.analysis_type)
+        if status is not None or resource is None:
+            why = f"Status: {status}" if status else f"AnalysisType {spec.analysis_type!r} has no Panther collection"
+            state.notes.append(f"{rel}: {spec.id or '?'} is not deployed ({why}), as pat upload skips it")
             continue
         unit = by_path[rel]
-        python = snap.blobs[unit.py_sha].decode("utf-8", "replace") if unit.py_sha else None
+        extra = snap.blobs[unit.py_sha].decode("utf-8", "replace") if unit.py_sha else None
+        deploy_off = enabled.get(spec.id) is False  # an unselected pack member deployed disabled
         try:
-            body = to_body(spec, python)
+            if lost_keys(spec.kind, spec.data):
+                body = _upload(spec, unit, texts[rel], extra, resource, deploy_off, overrides or {})
+            else:
+                body = to_body(spec, extra)
+                if deploy_off and "enabled" in body:
+                    body["enabled"] = False
+                body = apply_overrides(body, resource, overrides or {})
         except ConversionError as exc:
             state.errors.append(spec.document.error(exc.keys, exc.message, exc.hint).format())
             continue
-        if enabled.get(spec.id) is False and "enabled" in body:
-            body["enabled"] = False  # an unselected pack member deployed disabled
-        body = apply_overrides(body, resource, overrides or {})
         key = (resource, spec.id)
         if key in state.items:
             first = state.items[key].path
@@ -208,6 +221,29 @@ def desired_state(snap: Snapshot, only: Iterable[str] | None = None, overrides: 
             continue
         state.items[key] = Item(resource, spec.id, body, rel)
     return state
+
+
+def _upload(spec: Spec, unit: Unit, text: str, extra: str | None, resource: str, deploy_off: bool, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The upload body of ``spec``: its YAML text (rewritten only when a target override or an
+    unselected pack changes ``Enabled``/``OutputIds``) and the file its ``Filename`` names."""
+    if not spec.id:
+        raise ConversionError((spec.id_field,), f"{spec.id_field} is missing or not a string")
+    if spec.data.get("Filename") and extra is None:
+        raise ConversionError(("Filename",), f"file {spec.data['Filename']!r} is not in the commit")
+    changes: dict[str, Any] = {}
+    if resource in DETECTION_RESOURCES or resource == "correlation-rules":
+        if "output_ids" in overrides:
+            changes["OutputIds"] = list(overrides["output_ids"])
+        if "enabled" in overrides:
+            changes["Enabled"] = bool(overrides["enabled"])
+        if deploy_off:
+            changes["Enabled"] = False
+    if changes:
+        text = dump({**spec.data, **changes})
+    files = {unit.yaml: text}
+    if unit.py is not None and extra is not None:
+        files[unit.py] = extra
+    return upload_body(files)
 
 
 def target_table(pyproject: str | None, target: str) -> dict[str, Any]:

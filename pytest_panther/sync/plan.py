@@ -31,6 +31,8 @@ from pytest_panther.sync.desired import desired_state
 from pytest_panther.sync.desired import snapshot
 from pytest_panther.sync.desired import target_table
 from pytest_panther.sync.git import rev_parse
+from pytest_panther.sync.routes import UPLOAD_ONLY
+from pytest_panther.sync.routes import settle
 from pytest_panther.sync.state import read_pending
 from pytest_panther.sync.state import read_synced
 from pytest_panther.sync.targets import Target
@@ -38,7 +40,10 @@ from pytest_panther.sync.targets import Target
 __all__ = ["ANY_DETECTION", "ORDER", "Change", "Plan", "make_plan", "normalize"]
 
 #: Collections in dependency order: helpers and data models before the detections using them.
-ORDER = ("globals", "data-models", "queries", "rules", "simple-rules", "scheduled-rules", "policies")
+ORDER = (
+    "globals", "data-models", "lookup-tables", "queries", "rules", "simple-rules", "scheduled-rules", "policies",
+    "correlation-rules", "scheduled-prompts", "packs",
+)
 #: Resource of a ``deprecated.txt`` delete whose collection is unknown: tried on every detection one.
 ANY_DETECTION = "*"
 
@@ -196,6 +201,7 @@ def make_plan(repo: Path, target: Target, client: Lister | None = None, *, refre
         if client is None:
             raise ValueError("comparing with the deployment needs an API client")
         _refresh(plan, repo, base, new_snap, target, client, prune)
+    settle(plan)  # the upload route (kinds and fields REST cannot carry)
     plan.changes = _sort(plan.changes)
     return plan
 
@@ -268,6 +274,8 @@ def _refresh(plan: Plan, repo: Path, base: str | None, new_snap: Snapshot, targe
         owned = desired_state(snapshot(repo, base, reuse=new_snap), None, target.overrides).items
     remote: dict[tuple[str, str], Item] = {}
     for resource in ORDER:
+        if resource in UPLOAD_ONLY.values():  # no REST list: see routes.settle
+            continue
         for obj in client.list(resource):
             key_id = obj.get("name") if resource == "queries" else obj.get("id")
             if isinstance(key_id, str):
@@ -296,6 +304,7 @@ def _refresh(plan: Plan, repo: Path, base: str | None, new_snap: Snapshot, targe
 
 def _record_errors(plan: Plan, state: DesiredState) -> None:
     plan.errors.extend(state.errors)
+    plan.notes.extend(state.notes)
     for err in state.errors:
         path = err.split(":", 1)[0]
         plan.error_paths.add(path)

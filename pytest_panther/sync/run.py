@@ -27,20 +27,22 @@ def repo_targets(repo: Path, env: Mapping[str, str] | None = None) -> dict[str, 
 
 
 def make_client(target: Target, env: Mapping[str, str] | None = None) -> Any:
-    """A :class:`pytest_panther.sync.client.PantherClient` for ``target``.
+    """A :class:`pytest_panther.sync.client.PantherClient` for ``target``, wrapped in a
+    :class:`pytest_panther.sync.upload.RoutedWriter` (upload bodies go through GraphQL).
 
     :raises pytest_panther.sync.targets.TargetError: when the token variable is unset.
     """
     from pytest_panther.sync.client import PantherClient
+    from pytest_panther.sync.upload import RoutedWriter
 
-    return PantherClient(
+    return RoutedWriter(PantherClient(
         target.host,
         target.token(env),
         timeout=target.timeout,
         retries=target.retries,
         backoff_factor=target.backoff_factor,
         max_backoff=target.max_backoff,
-    )
+    ))
 
 
 class LazyClient:
