@@ -18,10 +18,11 @@ import io
 import zipfile
 from typing import Any
 
+from pytest_panther.sync.convert import DETECTION_RESOURCES
 from pytest_panther.sync.routes import is_upload
 from pytest_panther.sync.routes import upload_files
 
-__all__ = ["DELETE_DETECTIONS", "UPLOAD", "RoutedWriter", "zip_files"]
+__all__ = ["DELETE_DETECTIONS", "DELETE_QUERIES", "UPLOAD", "RoutedWriter", "zip_files"]
 
 UPLOAD = """mutation UploadDetections($input: UploadDetectionEntitiesInput!) {
   uploadDetectionEntities(input: $input) {
@@ -38,6 +39,10 @@ UPLOAD = """mutation UploadDetections($input: UploadDetectionEntitiesInput!) {
 
 DELETE_DETECTIONS = """mutation DeleteDetections($input: DeleteDetectionsInput!) {
   deleteDetections(input: $input) { ids savedQueryNames }
+}"""
+
+DELETE_QUERIES = """mutation DeleteSavedQueries($input: DeleteSavedQueriesByNameInput!) {
+  deleteSavedQueriesByName(input: $input) { names detectionIDs }
 }"""
 
 #: Collections whose objects ``deleteDetections`` removes when REST has no route for them.
@@ -75,8 +80,17 @@ class RoutedWriter:
         return dict(reply.get("uploadDetectionEntities") or {})
 
     def delete(self, resource: str, item_id: str) -> bool:
-        if resource not in _GRAPHQL_DELETES:
-            return self.rest.delete(resource, item_id)  # type: ignore[no-any-return]
+        """Delete over REST; what REST does not find (correlation rules, derived detections,
+        Databricks-only queries: objects REST cannot show) is deleted the way ``pat delete``
+        does, by ``deleteDetections`` or ``deleteSavedQueriesByName``."""
+        if resource not in _GRAPHQL_DELETES and self.rest.delete(resource, item_id):
+            return True
+        if resource == "queries":
+            variables = {"input": {"names": [item_id], "dryRun": False, "includeDetections": False}}
+            reply = self.rest.graphql("DeleteSavedQueries", DELETE_QUERIES, variables)
+            return item_id in ((reply.get("deleteSavedQueriesByName") or {}).get("names") or [])
+        if resource not in _GRAPHQL_DELETES and resource not in DETECTION_RESOURCES:
+            return False
         variables = {"input": {"ids": [item_id], "dryRun": False, "includeSavedQueries": False}}
         reply = self.rest.graphql("DeleteDetections", DELETE_DETECTIONS, variables)
         return item_id in ((reply.get("deleteDetections") or {}).get("ids") or [])

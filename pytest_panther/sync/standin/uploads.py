@@ -178,11 +178,13 @@ class Uploads:
         with self.store.transaction():
             for name in names:
                 key = self.store.key_by_name("queries", name)
-                if key is None:
+                whole = self.store.get(UPLOADS, f"queries/{name}")
+                if key is None and not (whole and whole.get("whole")):
                     continue
                 found.append(name)
                 if not dry_run:
-                    self.store.delete("queries", key)
+                    if key is not None:
+                        self.store.delete("queries", key)
                     self.store.delete(UPLOADS, f"queries/{name}")
         return found
 

@@ -1,0 +1,208 @@
+"""Issue 11: sync deploys every kind and field that ``pat upload`` deploys, and deletes what was
+removed; the stand-in serves PAT's GraphQL operations and refuses oversized bodies.
+
+The reference-client comparison runs PAT 1.11.1 (``/work/pat-venv`` or ``$PAT``) against one
+stand-in and ``panther-gitops sync apply`` against another; it is skipped when PAT is absent.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from everykind import FILES
+from synchelpers import TOKEN
+
+from pytest_panther.sync.apply import apply_plan
+from pytest_panther.sync.client import PantherClient
+from pytest_panther.sync.plan import make_plan
+from pytest_panther.sync.targets import Target
+from pytest_panther.sync.upload import RoutedWriter
+
+pytest.importorskip("graphql", reason="the stand-in's GraphQL API needs graphql-core (extra 'standin')")
+
+
+def _target(server: Any) -> Target:
+    return Target(name="default", host=server.url, retries=1, backoff_factor=0.01, max_backoff=0.05, timeout=10)
+
+
+def _sync(repo: Any, server: Any, *, refresh: bool = False) -> Any:
+    target = _target(server)
+    client = RoutedWriter(PantherClient(server.url, TOKEN, retries=1, timeout=10))
+    plan = make_plan(repo.path, target, client, refresh=refresh)
+    summary = apply_plan(repo.path, plan, client, out=io.StringIO(), tty=False)
+    return plan, summary
+
+
+def _write_all(repo: Any, files: dict[str, str]) -> None:
+    for path, text in files.items():
+        repo.write(path, text)
+
+
+def test_signal_only_rule_is_deployed_as_signal_only(make_repo: Any, standin: Any) -> None:
+    """CreateAlert: false (with the other Python-rule alert fields) reaches the deployment."""
+    repo = make_repo()
+    _write_all(repo, {p: t for p, t in FILES.items() if p.startswith("rules/signal.")})
+    repo.commit()
+    plan, summary = _sync(repo, standin)
+    assert summary.ok and summary.ref_moved, summary.failures
+    deployed = standin.deployment()["rules/Kind.Signal"]
+    assert deployed["extra"]["CreateAlert"] is False
+    assert deployed["extra"]["Reference"] == "https://example.com/signal"
+    assert deployed["extra"]["AlertTitle"] == "a signal"
+    assert deployed["rest"]["severity"] == "MEDIUM"
+    sent = [r for r in standin.requests() if r["path"] == "/public/graphql"]
+    assert len(sent) == 1 and "uploadDetectionEntities" in sent[0]["body"]["query"]
+    assert not [r for r in standin.requests() if r["method"] == "PUT"]  # not as an alerting REST rule
+
+
+def test_databricks_only_query_deploys_and_the_ref_moves(make_repo: Any, standin: Any) -> None:
+    repo = make_repo()
+    repo.write("queries/databricks.yml", FILES["queries/databricks.yml"])
+    repo.commit()
+    plan, summary = _sync(repo, standin)
+    assert plan.errors == [] and summary.ok and summary.ref_moved
+    assert standin.deployment()["queries/Kind Databricks Query"]["extra"]["DatabricksQuery"] == "SELECT 3"
+    repo.write("queries/databricks.yml", FILES["queries/databricks.yml"].replace("SELECT 3", "SELECT 4"))
+    repo.commit()
+    plan, summary = _sync(repo, standin)
+    assert [c.action for c in plan.changes] == ["update"] and summary.ref_moved
+    assert standin.deployment()["queries/Kind Databricks Query"]["extra"]["DatabricksQuery"] == "SELECT 4"
+
+
+def test_every_kind_is_planned_deployed_and_deleted(make_repo: Any, standin: Any) -> None:
+    repo = make_repo()
+    _write_all(repo, FILES)
+    repo.commit()
+    plan, summary = _sync(repo, standin)
+    assert summary.ok, summary.failures
+    labels = {c.label for c in plan.changes}
+    for label in ("correlation-rules/Kind.Correlation", "lookup-tables/kind_lut", "packs/Kind.Pack", "rules/Kind.Derived"):
+        assert label in labels
+    assert set(standin.deployment()) == {
+        "globals/helper_one", "data-models/Standard.Custom.Thing", "rules/Kind.Plain", "rules/Kind.Signal",
+        "simple-rules/Kind.Simple", "rules/Kind.Derived", "scheduled-rules/Kind.Scheduled", "policies/Kind.Policy",
+        "correlation-rules/Kind.Correlation", "lookup-tables/kind_lut", "packs/Kind.Pack", "queries/Kind Saved Query",
+        "queries/Kind Scheduled Query", "queries/Kind Databricks Query",
+    }
+    # A change to a correlation rule is an update (it used to plan as "unchanged").
+    repo.write("correlation_rules/corr.yml", FILES["correlation_rules/corr.yml"].replace("Severity: High", "Severity: Low"))
+    repo.remove("lookup_tables/lut.yml")
+    repo.remove("lookup_tables/lut.jsonl")
+    repo.remove("packs/pack.yml")
+    repo.commit()
+    plan, summary = _sync(repo, standin)
+    assert [(c.action, c.label) for c in plan.changes] == [("update", "correlation-rules/Kind.Correlation")]
+    assert standin.deployment()["correlation-rules/Kind.Correlation"]["extra"]["Severity"] == "Low"
+    # No API deletes lookup tables or packs: said by name, not lost in silence.
+    assert any("lookup-tables/kind_lut is no longer in this repository" in note for note in plan.notes)
+    assert any("packs/Kind.Pack is no longer in this repository" in note for note in plan.notes)
+    repo.remove("correlation_rules/corr.yml")
+    repo.commit()
+    plan, summary = _sync(repo, standin)
+    assert [(c.action, c.label) for c in plan.changes] == [("delete", "correlation-rules/Kind.Correlation")]
+    assert summary.ok and "correlation-rules/Kind.Correlation" not in standin.deployment()
+
+
+def test_a_failing_unit_test_on_upload_is_named(make_repo: Any, standin: Any) -> None:
+    repo = make_repo()
+    _write_all(repo, {p: t for p, t in FILES.items() if p.startswith("rules/signal.")})
+    repo.commit()
+    standin.force_tests("rules", "Kind.Signal", False)
+    plan, summary = _sync(repo, standin)
+    assert not summary.ok and not summary.ref_moved
+    assert "unit tests of rules/Kind.Signal failed: test 'signal hit'" in summary.failures[0]
+
+
+def test_a_30_mb_body_is_refused_with_413(standin: Any) -> None:
+    body = json.dumps({"id": "Big.Rule", "severity": "LOW", "body": "x" * (30 * 1024 * 1024)})
+    reply = requests.put(
+        standin.url + "/rules/Big.Rule", data=body, timeout=30,
+        headers={"X-API-Key": TOKEN, "Content-Type": "application/json"},
+    )
+    assert reply.status_code == 413
+    assert "larger than" in reply.json()["message"]
+    assert standin.state()["rules"] == {}
+
+
+def test_unknown_graphql_fields_are_refused(standin: Any) -> None:
+    reply = requests.post(
+        standin.url + "/public/graphql", timeout=10, headers={"X-API-Key": TOKEN},
+        json={"query": "mutation { deleteDetections(input: {ids: [\"x\"], bogus: true}) { ids } }"},
+    )
+    assert reply.status_code == 200 and reply.json()["errors"] and reply.json()["data"] is None
+
+
+def test_graphql_needs_the_token(standin: Any) -> None:
+    reply = requests.post(standin.url + "/public/graphql", timeout=10, json={"query": "{ generalSettings { pantherVersion } }"})
+    assert reply.status_code == 401
+
+
+def _pat() -> str | None:
+    pat = os.environ.get("PAT", "/work/pat-venv/bin/pat")
+    return pat if Path(pat).exists() else shutil.which("pat")
+
+
+def _pat_run(pat: str, server: Any, *args: str, cwd: Path) -> None:
+    proc = subprocess.run(
+        [pat, *args, "--api-host", server.url + "/public/graphql", "--api-token", TOKEN],
+        cwd=cwd, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_pat() is None, reason="PAT (pat upload) is not installed: set $PAT to its executable")
+def test_same_deployment_as_pat_upload_through_changes_renames_and_deletes(make_repo: Any) -> None:
+    """``pat upload`` (+ ``pat delete``) to one stand-in, ``sync apply`` to another: equal
+    deployments, every kind and every field, after each commit."""
+    from pytest_panther.sync.standin import StandinServer
+
+    pat = _pat()
+    assert pat is not None
+    repo = make_repo()
+    _write_all(repo, FILES)
+    repo.commit()
+    with StandinServer(token=TOKEN) as theirs, StandinServer(token=TOKEN) as ours:
+
+        def check() -> None:
+            _sync(repo, ours)
+            assert ours.deployment() == theirs.deployment()
+
+        _pat_run(pat, theirs, "upload", "--path", ".", "--skip-tests", cwd=repo.path)
+        check()
+        # Change, rename and delete a rule, a correlation rule, a saved query; change a lookup
+        # table and a pack (no API deletes those two: see the note test above).
+        repo.write("rules/plain.yml", FILES["rules/plain.yml"].replace("Severity: Low", "Severity: High"))
+        repo.write("rules/signal.yml", FILES["rules/signal.yml"].replace("Kind.Signal", "Kind.Signal2"))
+        repo.write("correlation_rules/corr.yml", FILES["correlation_rules/corr.yml"].replace("Kind.Correlation", "Kind.Correlation2"))
+        repo.write("queries/saved.yml", FILES["queries/saved.yml"].replace("Kind Saved Query", "Kind Saved Query 2"))
+        repo.write("lookup_tables/lut.jsonl", '{"ip": "10.0.0.2", "tag": "b"}\n')
+        repo.write("packs/pack.yml", FILES["packs/pack.yml"].replace("a pack", "the pack"))
+        repo.remove("rules/scheduled.yml")
+        repo.remove("rules/scheduled.py")
+        repo.remove("queries/databricks.yml")
+        repo.commit()
+        _pat_run(pat, theirs, "upload", "--path", ".", "--skip-tests", cwd=repo.path)
+        _pat_run(
+            pat, theirs, "delete", "--no-confirm", "--analysis-id", "Kind.Signal", "--analysis-id", "Kind.Correlation",
+            "--analysis-id", "Kind.Scheduled", "--query-id", "Kind Saved Query", "--query-id", "Kind Databricks Query",
+            cwd=repo.path,
+        )
+        check()
+        after = ours.deployment()
+        assert "rules/Kind.Signal2" in after and "correlation-rules/Kind.Correlation2" in after
+        for gone in ("rules/Kind.Signal", "correlation-rules/Kind.Correlation", "rules/Kind.Scheduled",
+                     "queries/Kind Saved Query", "queries/Kind Databricks Query"):
+            assert gone not in after
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(pytest.main([__file__, "-q"]))
