@@ -310,9 +310,31 @@ def _error_text(response: requests.Response) -> str:
     except ValueError:
         data = None
     if isinstance(data, dict) and isinstance(data.get("message"), str):
-        return data["message"]
+        return data["message"] + failed_tests(data.get("testResults"))
     text = response.text.strip()[:_MAX_ERROR_TEXT].rstrip()
     return text or response.reason or "no body"
+
+
+def failed_tests(results: Any, limit: int = 5) -> str:
+    """``"; test 'name' failed: why"`` for each failed entry of a 400's ``testResults``
+    (``BadRequestWithTestResultsErr``, sync-contract.md §1.1), the first ``limit`` and a count."""
+    if not isinstance(results, list):
+        return ""
+    lines = []
+    for result in results:
+        if not isinstance(result, dict) or result.get("passed") is True:
+            continue
+        error = result.get("error") if isinstance(result.get("error"), dict) else {}
+        why = error.get("message") if isinstance(error.get("message"), str) else ""
+        functions = result.get("functions") if isinstance(result.get("functions"), dict) else {}
+        for name, outcome in functions.items():
+            if not why and isinstance(outcome, dict) and isinstance(outcome.get("error"), dict):
+                why = f"{name}(): {outcome['error'].get('message', 'error')}"
+        if not why and "triggerAlert" in result:
+            why = f"the detection returned {bool(result['triggerAlert'])}"
+        lines.append(f"test {str(result.get('name', '?'))!r} failed: {why or 'no reason given'}")
+    more = f"; … {len(lines) - limit} more failed tests" if len(lines) > limit else ""
+    return "".join(f"; {line}" for line in lines[:limit]) + more
 
 
 def _describe(exc: requests.RequestException, timeout: float) -> str:

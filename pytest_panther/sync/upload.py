@@ -18,7 +18,6 @@ import io
 import zipfile
 from typing import Any
 
-from pytest_panther.sync.convert import DETECTION_RESOURCES
 from pytest_panther.sync.routes import is_upload
 from pytest_panther.sync.routes import upload_files
 
@@ -89,7 +88,7 @@ class RoutedWriter:
             variables = {"input": {"names": [item_id], "dryRun": False, "includeDetections": False}}
             reply = self.rest.graphql("DeleteSavedQueries", DELETE_QUERIES, variables)
             return item_id in ((reply.get("deleteSavedQueriesByName") or {}).get("names") or [])
-        if resource not in _GRAPHQL_DELETES and resource not in DETECTION_RESOURCES:
+        if resource not in _GRAPHQL_DELETES and resource != "rules":  # derived detections are rules
             return False
         variables = {"input": {"ids": [item_id], "dryRun": False, "includeSavedQueries": False}}
         reply = self.rest.graphql("DeleteDetections", DELETE_DETECTIONS, variables)

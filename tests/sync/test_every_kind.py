@@ -121,6 +121,20 @@ def test_a_failing_unit_test_on_upload_is_named(make_repo: Any, standin: Any) ->
     assert "unit tests of rules/Kind.Signal failed: test 'signal hit'" in summary.failures[0]
 
 
+def test_a_rest_400_shows_the_failing_unit_test_and_its_message(make_repo: Any, standin: Any) -> None:
+    """Audit #17/#18: a 400 with ``testResults`` printed only ``message``."""
+    repo = make_repo()
+    repo.add_rule("Audit.Rule.One", "one")
+    repo.commit()
+    standin.force_tests("rules", "Audit.Rule.One", False)
+    _, summary = _sync(repo, standin)
+    assert not summary.ok and not summary.ref_moved
+    assert summary.failures == [
+        "rules/Audit.Rule.One: PUT /rules/Audit.Rule.One: 400 unit tests of rule 'Audit.Rule.One' failed; "
+        "test 'hit' failed: failure forced by the stand-in"
+    ]
+
+
 def test_a_30_mb_body_is_refused_with_413(standin: Any) -> None:
     body = json.dumps({"id": "Big.Rule", "severity": "LOW", "body": "x" * (30 * 1024 * 1024)})
     reply = requests.put(

@@ -140,7 +140,7 @@ class Rest:
         body = json_body(request)
         if not isinstance(body, dict):
             raise BadRequest(f"request body must be a JSON object, got {type(body).__name__}")
-        problems = oas.validate(schema, body) if schema else []
+        problems = oas.validate_request(schema, body) if schema else []
         if problems:
             raise BadRequest(f"invalid {kind.singular}: " + "; ".join(problems))
         return body

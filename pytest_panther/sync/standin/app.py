@@ -117,7 +117,7 @@ class StandinApp:
                 schema, _ = oas.operation_schemas(kind.name, method, item)
                 for key, body in objects.items():
                     body = {**body, "name": key} if kind.by_name else {**body, "id": key}
-                    problems = oas.validate(schema, body) if schema else ["not an object"]
+                    problems = oas.validate_request(schema, body) if schema else ["not an object"]
                     if problems:
                         raise ValueError(f"{kind_name}/{key}: " + "; ".join(problems))
                     if kind.by_name:
