@@ -230,16 +230,19 @@ def _upload(spec: Spec, unit: Unit, text: str, extra: str | None, resource: str,
         raise ConversionError((spec.id_field,), f"{spec.id_field} is missing or not a string")
     if spec.data.get("Filename") and extra is None:
         raise ConversionError(("Filename",), f"file {spec.data['Filename']!r} is not in the commit")
-    changes: dict[str, Any] = {}
+    wanted: dict[str, Any] = {}
     if resource in DETECTION_RESOURCES or resource == "correlation-rules":
         if "output_ids" in overrides:
-            changes["OutputIds"] = list(overrides["output_ids"])
+            wanted["OutputIds"] = list(overrides["output_ids"])
         if "enabled" in overrides:
-            changes["Enabled"] = bool(overrides["enabled"])
+            wanted["Enabled"] = bool(overrides["enabled"])
         if deploy_off:
-            changes["Enabled"] = False
-    if changes:
-        text = dump({**spec.data, **changes})
+            wanted["Enabled"] = False
+    changes = {k: v for k, v in wanted.items() if spec.data.get(k) != v}
+    # Rewritten only when a target override, an unselected pack or an upstream override
+    # (overrides/ folder) makes the data differ from the committed file.
+    if changes or spec.data is not spec.document.data:
+        text = dump({**spec.data, **changes}, width=1 << 30)
     files = {unit.yaml: text}
     if unit.py is not None and extra is not None:
         files[unit.py] = extra
