@@ -111,6 +111,30 @@ def test_every_kind_is_planned_deployed_and_deleted(make_repo: Any, standin: Any
     assert summary.ok and "correlation-rules/Kind.Correlation" not in standin.deployment()
 
 
+def test_an_uploaded_file_is_sent_as_committed(make_repo: Any) -> None:
+    """panther-analysis daa10c88 correlation_rules/secret_exposed_and_not_quarantined.yml:
+    disabled, with a long Description holding a double space. It was re-dumped (wrapped at the
+    double space, which YAML folds to one) and deployed with one space less than pat upload."""
+    from pytest_panther.sync.desired import desired_state
+    from pytest_panther.sync.desired import snapshot
+
+    text = (
+        "AnalysisType: correlation_rule\nRuleID: Secret.Exposed\nEnabled: false\nSeverity: High\n"
+        "Description: The rule detects when a GitHub Secret Scan detects an exposed secret, which is not followed by "
+        "the expected quarantine operation in AWS.  When you make a repository public, or push changes to a public "
+        "repository, GitHub always scans the code for secrets that match partner patterns.\nDetection: []\n"
+    )
+    repo = make_repo()
+    repo.write("correlation_rules/secret.yml", text)
+    repo.commit()
+    state = desired_state(snapshot(repo.path, "HEAD"))
+    assert state.items[("correlation-rules", "Secret.Exposed")].body == {"upload:correlation_rules/secret.yml": text}
+    # A target override rewrites the file, one scalar per line: the double space survives.
+    state = desired_state(snapshot(repo.path, "HEAD"), None, {"output_ids": ["muted"]})
+    sent = state.items[("correlation-rules", "Secret.Exposed")].body["upload:correlation_rules/secret.yml"]
+    assert "AWS.  When" in sent and "OutputIds:\n- muted" in sent
+
+
 def test_a_failing_unit_test_on_upload_is_named(make_repo: Any, standin: Any) -> None:
     repo = make_repo()
     _write_all(repo, {p: t for p, t in FILES.items() if p.startswith("rules/signal.")})
