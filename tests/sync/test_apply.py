@@ -150,7 +150,8 @@ def test_every_kind_deploys_and_a_refresh_finds_no_drift(make_repo: Any, standin
         "InlineFilters:\n  All:\n    - KeyPath: eventName\n      Condition: Equals\n      Value: ConsoleLogin\n"
         "SummaryAttributes: [p_any_ip_addresses]\nThreshold: 5\nDedupPeriodMinutes: 15\n"
     ))
-    repo.write("policies/p.py", "def policy(resource):\n    return True\n")
+    # Its test mocks `lookup`, so the module defines it (the stand-in runs the tests, as Panther does).
+    repo.write("policies/p.py", "def lookup():\n    return 0\n\n\ndef policy(resource):\n    return True\n")
     repo.write("policies/p.yml", "AnalysisType: policy\nPolicyID: Pol.One\nFilename: p.py\nEnabled: true\nSeverity: High\n"
                "ResourceTypes: [AWS.S3.Bucket]\nSuppressions: ['aws::s3::*']\nTests:\n  - Name: ok\n    ExpectedResult: true\n"
                "    Resource: {Name: b}\n    Mocks:\n      - objectName: lookup\n        returnValue: 3\n")

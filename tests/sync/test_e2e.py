@@ -106,12 +106,12 @@ def scenario(tmp_path: Path, make_repo: Any, standin: Any, monkeypatch: pytest.M
 
 
 def test_fast_forward_pull_sends_exactly_the_change(scenario: Scenario) -> None:
-    scenario.up.add_rule("B.Rule", body="def rule(event):\n    return False\n")
+    scenario.up.add_rule("B.Rule", body="def rule(event):\n    return bool(event.get('x'))\n")
     scenario.up.commit("upstream: tune B")
     mark = scenario.mark()
     proc = scenario.run("pull", "-q")
     assert scenario.writes(mark) == ["PUT /rules/B.Rule 200"]
-    assert scenario.server.state()["rules"]["B.Rule"]["body"] == "def rule(event):\n    return False\n"
+    assert scenario.server.state()["rules"]["B.Rule"]["body"] == "def rule(event):\n    return bool(event.get('x'))\n"
     assert "panther-sync: target default: summary: 0 created, 1 updated, 0 deleted, 3 unchanged, 0 failed" in proc.stderr
     scenario.check()
 
@@ -121,7 +121,7 @@ def test_pull_rebase_deploys_the_customised_version_and_nothing_mid_rebase(scena
     fork.add_rule("A.Rule", severity="High")  # our customisation, on the deploy branch
     scenario.run("commit", "-qam", "ours: A is High")
     scenario.check()
-    up.add_rule("A.Rule", body="def rule(event):\n    return event.get('y')\n")  # upstream edits the .py only
+    up.add_rule("A.Rule", body="def rule(event):\n    return event.get('x') == 1 or event.get('y')\n")  # upstream edits the .py only
     up.add_rule("C.Rule", severity="Medium")
     up.commit("upstream v2")
     mark = scenario.mark()
@@ -130,7 +130,7 @@ def test_pull_rebase_deploys_the_customised_version_and_nothing_mid_rebase(scena
     assert "post-commit: a rebase is in progress" in proc.stderr
     assert scenario.writes(mark) == ["PUT /rules/A.Rule 200", "PUT /rules/C.Rule 200"]
     stored = scenario.server.state()["rules"]["A.Rule"]
-    assert (stored["severity"], stored["body"]) == ("HIGH", "def rule(event):\n    return event.get('y')\n")
+    assert (stored["severity"], stored["body"]) == ("HIGH", "def rule(event):\n    return event.get('x') == 1 or event.get('y')\n")
     scenario.check()
 
 

@@ -159,6 +159,38 @@ def test_a_rest_400_shows_the_failing_unit_test_and_its_message(make_repo: Any, 
     ]
 
 
+def test_the_standin_runs_the_unit_tests_of_an_upload_and_names_the_failing_one(make_repo: Any, standin: Any) -> None:
+    """The signal-only rule (upload route) with a test its code fails: Panther runs the tests
+    before saving, so the upload is refused and the sync shows which test and why."""
+    repo = make_repo()
+    _write_all(repo, {p: t for p, t in FILES.items() if p.startswith("rules/signal.")})
+    repo.write("rules/signal.py", "def rule(event):\n    return event.get('x') == 2\n")
+    repo.commit()
+    _, summary = _sync(repo, standin)
+    assert not summary.ok and not summary.ref_moved
+    failure = summary.failures[0]
+    assert failure.startswith("rules/Kind.Signal: POST /public/graphql UploadDetections: 400 unit tests of rules/Kind.Signal failed: ")
+    assert "test 'signal hit'" in failure and "ExpectedResult: true" in failure
+    assert "rules/Kind.Signal" not in standin.deployment()
+
+
+def test_the_standin_runs_the_unit_tests_of_a_rest_write(make_repo: Any, standin: Any) -> None:
+    """A plain Python rule (REST route) whose test fails: 400 with testResults, shown by name."""
+    repo = make_repo()
+    repo.add_rule("Audit.Rule.Two", "two", body="def rule(event):\n    return False\n")
+    repo.commit()
+    _, summary = _sync(repo, standin)
+    assert not summary.ok
+    assert summary.failures[0].startswith(
+        "rules/Audit.Rule.Two: PUT /rules/Audit.Rule.Two: 400 unit tests of rule 'Audit.Rule.Two' failed; test 'hit' failed: "
+    )
+    assert "expected" in summary.failures[0]
+    assert standin.state()["rules"] == {}
+    standin.configure(run_tests=False)  # the admin switch: tests not run, the write is saved
+    _, summary = _sync(repo, standin)
+    assert summary.ok and "Audit.Rule.Two" in standin.state()["rules"]
+
+
 def test_a_30_mb_body_is_refused_with_413(standin: Any) -> None:
     body = json.dumps({"id": "Big.Rule", "severity": "LOW", "body": "x" * (30 * 1024 * 1024)})
     reply = requests.put(

@@ -135,7 +135,7 @@ class StandinApp:
     def configure(self, settings: dict[str, Any]) -> None:
         """Apply ``{token, read_only_token, rate_limit: {rps, burst} | null, max_limit,
         validate_responses}`` (each optional). Raises ``ValueError`` on a bad value."""
-        known = {"token", "read_only_token", "rate_limit", "max_limit", "validate_responses", "max_body"}
+        known = {"token", "read_only_token", "rate_limit", "max_limit", "validate_responses", "max_body", "run_tests"}
         unknown = sorted(set(settings) - known)
         if unknown:
             raise ValueError(f"unknown setting(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
@@ -152,6 +152,8 @@ class StandinApp:
             if not isinstance(settings["max_limit"], int) or settings["max_limit"] < 1:
                 raise ValueError("max_limit must be an integer >= 1")
             self.rest.max_limit = settings["max_limit"]
+        if "run_tests" in settings:
+            self.rest.run_tests = self.uploads.run_tests = bool(settings["run_tests"])
         if "max_body" in settings:
             if not isinstance(settings["max_body"], int) or settings["max_body"] < 1:
                 raise ValueError("max_body must be an integer >= 1 (bytes)")

@@ -9,9 +9,8 @@ lookup tables, packs, scheduled prompts) are kept there whole. :func:`deployment
 two stand-ins are compared by: every object, every field, whichever route wrote it.
 
 Unit tests: an upload whose detection has a failing test (forced with the admin API's
-``/tests``) is refused as a whole with an error naming the detection and the test. The stand-in
-does not run the uploaded tests itself (not done yet: it would need a pytest session per
-upload).
+``/tests``, or failing under this project's engine, :mod:`.unit_tests`) is refused as a whole
+with an error naming the detection and the test.
 """
 from __future__ import annotations
 
@@ -71,8 +70,9 @@ def _unzip(data: str) -> dict[str, str]:
 class Uploads:
     def __init__(self, store: Store, outcomes: TestOutcomes) -> None:
         self.store, self.outcomes = store, outcomes
+        self.run_tests = True  # run the upload's unit tests with this project's engine
 
-    def _specs(self, data: str) -> tuple[list[tuple[str, str, Any, str | None]], dict[str, str]]:
+    def _specs(self, data: str) -> tuple[list[tuple[str, str, Any, str | None]], dict[str, str]]:  # noqa: C901
         """``[(collection, id, spec, python text)]`` of an upload, and its files."""
         files = _unzip(data)
         yamls = {p: t for p, t in files.items() if p.endswith((".yml", ".yaml"))}
@@ -98,21 +98,30 @@ class Uploads:
 
     def validate(self, data: str) -> list[dict[str, str]]:
         try:
-            self._check(self._specs(data)[0])
+            self._check(*self._specs(data))
         except UploadError as exc:
             return [{"path": "", "errorMessage": str(exc)}]
         return []
 
-    def _check(self, specs: list[tuple[str, str, Any, str | None]]) -> None:
+    def _check(self, specs: list[tuple[str, str, Any, str | None]], files: dict[str, str]) -> None:
+        ids = {}
         for collection, item_id, spec, _ in specs:
             if spec.is_detection and not self.outcomes.passed(collection, item_id):
                 tests = spec.data.get("Tests") or [{}]
                 name = tests[0].get("Name", "(no tests)") if isinstance(tests[0], dict) else "Tests[0]"
                 raise UploadError(f"unit tests of {collection}/{item_id} failed: test {name!r}: failure forced by the stand-in")
+            if spec.is_detection and spec.data.get("Tests"):
+                ids[item_id] = collection
+        if self.run_tests and ids:
+            from pytest_panther.sync.standin.unit_tests import first_failure
+
+            failure = first_failure(files, self.store.dump(), set(ids))
+            if failure is not None:
+                raise UploadError(f"unit tests of {ids[failure[0]]}/{failure[0]} failed: {failure[1]}")
 
     def upload(self, data: str) -> dict[str, Any]:
-        specs, _ = self._specs(data)
-        self._check(specs)
+        specs, files = self._specs(data)
+        self._check(specs, files)
         stats = {name: {"new": 0, "modified": 0, "total": 0} for name in set(_STAT_NAMES.values())}
         with self.store.transaction():
             for collection, item_id, spec, python in specs:
