@@ -173,6 +173,8 @@ def main() -> int:
     parser.add_argument("--pat", default=os.environ.get("PAT", "/work/pat-venv/bin/pat"))
     parser.add_argument("--changes", type=int, default=500)
     parser.add_argument("--out")
+    parser.add_argument("--no-standin-tests", action="store_true",
+                        help="stand-ins save without running the uploaded unit tests (measures the clients only)")
     args = parser.parse_args()
     if not Path(args.corpus, ".git").exists() or not Path(args.pat).exists():
         print(f"skipped: needs a panther-analysis git checkout ({args.corpus}) and PAT ({args.pat})")
@@ -184,6 +186,12 @@ def main() -> int:
         subprocess.run(["git", "clone", "-q", args.corpus, str(repo)], check=True)
         result["commit"] = git(repo, "rev-parse", "HEAD").strip()
         (pat_proc, theirs), (sync_proc, ours) = start_standin(token), start_standin(token)
+        if args.no_standin_tests:
+            for url in (theirs, ours):
+                request = urllib.request.Request(f"{url}/__standin__/config", data=b'{"run_tests": false}', method="POST",
+                                                 headers={"Content-Type": "application/json"})
+                urllib.request.urlopen(request, timeout=30).read()
+        result["standin_runs_tests"] = not args.no_standin_tests
         env = {**os.environ, "PANTHER_API_HOST": ours, "PANTHER_API_TOKEN": token}
         pat_args = ["--api-host", theirs + "/public/graphql", "--api-token", token]
         try:
