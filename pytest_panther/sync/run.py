@@ -83,5 +83,7 @@ def sync_target(
         return plan, None
     from pytest_panther.sync.apply import apply_plan
 
+    if any(c.action != "delete" for c in plan.changes):
+        client.expect(plan.changes)  # upload items go in batches (sync.upload.RoutedWriter)
     summary = apply_plan(repo, plan, client, out=progress, tty=tty)
     return plan, summary

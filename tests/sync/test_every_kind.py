@@ -37,6 +37,7 @@ def _sync(repo: Any, server: Any, *, refresh: bool = False) -> Any:
     target = _target(server)
     client = RoutedWriter(PantherClient(server.url, TOKEN, retries=1, timeout=10))
     plan = make_plan(repo.path, target, client, refresh=refresh)
+    client.expect(plan.changes)  # as sync_target does: upload items in batches
     summary = apply_plan(repo.path, plan, client, out=io.StringIO(), tty=False)
     return plan, summary
 
@@ -172,6 +173,28 @@ def test_the_standin_runs_the_unit_tests_of_an_upload_and_names_the_failing_one(
     assert failure.startswith("rules/Kind.Signal: POST /public/graphql UploadDetections: 400 unit tests of rules/Kind.Signal failed: ")
     assert "test 'signal hit'" in failure and "ExpectedResult: true" in failure
     assert "rules/Kind.Signal" not in standin.deployment()
+
+
+def test_uploads_go_in_batches_and_a_refused_batch_names_its_failing_spec(make_repo: Any, standin: Any) -> None:
+    repo = make_repo()
+    for index in range(3):
+        text = FILES["rules/signal.yml"].replace("Kind.Signal", f"Kind.Signal{index}").replace("signal.py", f"signal{index}.py")
+        repo.write(f"rules/signal{index}.yml", text)
+        repo.write(f"rules/signal{index}.py", FILES["rules/signal.py"])
+    repo.commit()
+    _, summary = _sync(repo, standin)
+    uploads = [r for r in standin.requests() if r["path"] == "/public/graphql"]
+    assert summary.ok and len(uploads) == 1  # three specs, one zip
+    repo.write("rules/signal1.py", "def rule(event):\n    return False\n")
+    repo.write("rules/signal2.yml", (repo.path / "rules/signal2.yml").read_text().replace("Severity: Medium", "Severity: Low"))
+    repo.commit()
+    standin.reset()
+    _, summary = _sync(repo, standin)
+    # The zip of both changes is refused (a failing test), then each is sent alone.
+    assert len([r for r in standin.requests() if r["path"] == "/public/graphql"]) == 3
+    assert summary.updated == 1 and summary.failed == 1 and not summary.ref_moved
+    assert summary.failures[0].startswith("rules/Kind.Signal1: ") and "test 'signal hit'" in summary.failures[0]
+    assert "rules/Kind.Signal2" in standin.deployment()
 
 
 def test_the_standin_runs_the_unit_tests_of_a_rest_write(make_repo: Any, standin: Any) -> None:
