@@ -26,8 +26,6 @@ from pytest_panther.sync.plan import make_plan
 from pytest_panther.sync.targets import Target
 from pytest_panther.sync.upload import RoutedWriter
 
-pytest.importorskip("graphql", reason="the stand-in's GraphQL API needs graphql-core (extra 'standin')")
-
 
 def _target(server: Any) -> Target:
     return Target(name="default", host=server.url, retries=1, backoff_factor=0.01, max_backoff=0.05, timeout=10)
@@ -195,6 +193,19 @@ def test_uploads_go_in_batches_and_a_refused_batch_names_its_failing_spec(make_r
     assert summary.updated == 1 and summary.failed == 1 and not summary.ref_moved
     assert summary.failures[0].startswith("rules/Kind.Signal1: ") and "test 'signal hit'" in summary.failures[0]
     assert "rules/Kind.Signal2" in standin.deployment()
+
+
+def test_an_upload_is_tested_with_the_helper_version_it_brings(standin: Any) -> None:
+    """pat upload sends helpers and rules in one zip: the rule's tests must see the new helper,
+    not the one deployed before (which would fail them)."""
+    from pytest_panther.sync.routes import upload_body
+
+    client = RoutedWriter(PantherClient(standin.url, TOKEN, retries=1, timeout=10))
+    client.put("globals", "helper_one", {"body": "def is_one(value):\n    return False\n"})
+    files = {p: t for p, t in FILES.items() if p.startswith(("global_helpers/", "rules/plain."))}
+    client.put("rules", "Kind.Plain", upload_body(files))
+    assert standin.state()["globals"]["helper_one"]["body"] == FILES["global_helpers/helper_one.py"]
+    assert "Kind.Plain" in standin.state()["rules"]
 
 
 def test_the_standin_runs_the_unit_tests_of_a_rest_write(make_repo: Any, standin: Any) -> None:

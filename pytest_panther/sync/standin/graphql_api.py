@@ -135,7 +135,7 @@ def handle_graphql(uploads: Uploads, roots: dict[int, Any], request: Request) ->
         from graphql import build_schema
         from graphql import graphql_sync
     except ImportError:
-        return error(501, "the stand-in's GraphQL API needs graphql-core: pip install 'pytest-panther[standin]'")
+        return error(501, "the stand-in's GraphQL API needs graphql-core (a dependency of pytest-panther): pip install graphql-core")
     if request.method != "POST":
         return error(405, "GraphQL requests are POSTs")
     try:

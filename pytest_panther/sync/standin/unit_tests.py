@@ -11,6 +11,7 @@ wrong``. Runs are serialised (global helpers are importable process-wide while t
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import threading
 from pathlib import Path
@@ -30,13 +31,21 @@ def _write(root: Path, rel: str, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def _deployed_context(root: Path, state: dict[str, dict[str, dict[str, Any]]], bases: set[str]) -> None:
-    """Global helpers, data models and named base detections the stand-in holds, as spec files."""
+_UPLOADED_ID = re.compile(r"^(?:GlobalID|DataModelID):[ \t]*['\"]?([^'\"#\r\n]+?)['\"]?[ \t]*$", re.MULTILINE)
+
+
+def _deployed_context(root: Path, state: dict[str, dict[str, dict[str, Any]]], bases: set[str], uploaded: set[str]) -> None:
+    """Global helpers, data models and named base detections the stand-in holds, as spec files
+    (not those the upload itself brings: its new version is the one its tests must use)."""
     for key, obj in state.get("globals", {}).items():
+        if key in uploaded:
+            continue
         if isinstance(obj.get("body"), str):
             _write(root, f"global_helpers/_deployed_{key}.py", obj["body"])
             _write(root, f"global_helpers/_deployed_{key}.yml", dump({"AnalysisType": "global", "GlobalID": key, "Filename": f"_deployed_{key}.py"}))
     for key, obj in state.get("data-models", {}).items():
+        if key in uploaded:
+            continue
         spec: dict[str, Any] = {
             "AnalysisType": "datamodel", "DataModelID": key, "Enabled": obj.get("enabled", True),
             "LogTypes": obj.get("logTypes") or [],
@@ -74,7 +83,8 @@ def first_failure(files: dict[str, str], state: dict[str, dict[str, dict[str, An
                     bases.add(line.split(":", 1)[1].strip().strip("'\""))
     with _LOCK, tempfile.TemporaryDirectory(prefix="standin-tests-") as tmp:
         root = Path(tmp)
-        _deployed_context(root, state, bases)
+        uploaded = {m.group(1) for text in files.values() for m in _UPLOADED_ID.finditer(text)}
+        _deployed_context(root, state, bases, uploaded)
         for rel, text in files.items():
             _write(root, rel, text)
         config = SimpleNamespace(rootpath=root, cache=None)
