@@ -324,9 +324,9 @@ def failed_tests(results: Any, limit: int = 5) -> str:
     for result in results:
         if not isinstance(result, dict) or result.get("passed") is True:
             continue
-        error = result.get("error") if isinstance(result.get("error"), dict) else {}
+        error: dict[str, Any] = result["error"] if isinstance(result.get("error"), dict) else {}
         why = error.get("message") if isinstance(error.get("message"), str) else ""
-        functions = result.get("functions") if isinstance(result.get("functions"), dict) else {}
+        functions: dict[str, Any] = result["functions"] if isinstance(result.get("functions"), dict) else {}
         for name, outcome in functions.items():
             if not why and isinstance(outcome, dict) and isinstance(outcome.get("error"), dict):
                 why = f"{name}(): {outcome['error'].get('message', 'error')}"

@@ -72,6 +72,11 @@ FILES: dict[str, str] = {
         "AnalysisType: scheduled_query\nQueryName: Kind Scheduled Query\nQuery: SELECT 2\nEnabled: true\n"
         "Schedule:\n  RateMinutes: 60\n  TimeoutMinutes: 5\n"
     ),
+    "queries/prompt.yml": (
+        "AnalysisType: scheduled_prompt\nPromptName: daily_summary\nDisplayName: Daily summary\n"
+        "PromptText: Summarise yesterday's alerts\nRunAsUser: someone@example.com\n"
+        "Schedule:\n  RateMinutes: 1440\n  TimeoutMinutes: 10\n"
+    ),
     "queries/databricks.yml": (
         "AnalysisType: saved_query\nQueryName: Kind Databricks Query\nDatabricksQuery: SELECT 3\nDescription: databricks only\n"
     ),

@@ -89,7 +89,7 @@ def test_every_kind_is_planned_deployed_and_deleted(make_repo: Any, standin: Any
         "globals/helper_one", "data-models/Standard.Custom.Thing", "rules/Kind.Plain", "rules/Kind.Signal",
         "simple-rules/Kind.Simple", "rules/Kind.Derived", "scheduled-rules/Kind.Scheduled", "policies/Kind.Policy",
         "correlation-rules/Kind.Correlation", "lookup-tables/kind_lut", "packs/Kind.Pack", "queries/Kind Saved Query",
-        "queries/Kind Scheduled Query", "queries/Kind Databricks Query",
+        "queries/Kind Scheduled Query", "queries/Kind Databricks Query", "scheduled-prompts/daily_summary",
     }
     # A change to a correlation rule is an update (it used to plan as "unchanged").
     repo.write("correlation_rules/corr.yml", FILES["correlation_rules/corr.yml"].replace("Severity: High", "Severity: Low"))

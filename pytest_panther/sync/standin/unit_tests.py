@@ -56,15 +56,15 @@ def _deployed_context(root: Path, state: dict[str, dict[str, dict[str, Any]]], b
             spec["Filename"] = f"_deployed_{key}.py"
         _write(root, f"data_models/_deployed_{key}.yml", dump(spec))
     for base in bases:
-        obj = state.get("rules", {}).get(base) or state.get("policies", {}).get(base)
-        if obj is None or not isinstance(obj.get("body"), str):
+        found = state.get("rules", {}).get(base) or state.get("policies", {}).get(base)
+        if found is None or not isinstance(found.get("body"), str):
             continue
         kind = "policy" if base in state.get("policies", {}) else "rule"
-        _write(root, f"rules/_deployed_base_{base}.py", obj["body"])
+        _write(root, f"rules/_deployed_base_{base}.py", found["body"])
         spec = {"AnalysisType": kind, "PolicyID" if kind == "policy" else "RuleID": base, "Filename": f"_deployed_base_{base}.py",
-                "Severity": obj.get("severity", "INFO").capitalize(), "Enabled": True}
-        if obj.get("logTypes"):
-            spec["LogTypes"] = obj["logTypes"]
+                "Severity": str(found.get("severity", "INFO")).capitalize(), "Enabled": True}
+        if found.get("logTypes"):
+            spec["LogTypes"] = found["logTypes"]
         _write(root, f"rules/_deployed_base_{base}.yml", dump(spec))
 
 
