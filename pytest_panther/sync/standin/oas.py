@@ -167,6 +167,14 @@ def validate_request(schema_name: str, instance: Any) -> list[str]:
     return [f"{e.json_path}: {e.message}" for e in errors]
 
 
+def request_fields(kind: str) -> frozenset[str]:
+    """Top-level fields of the write body of ``kind`` (PUT, or POST for queries)."""
+    schemas = load_subset()["components"]["schemas"]
+    method, item = ("POST", False) if kind == "queries" else ("PUT", True)
+    name, _ = operation_schemas(kind, method, item)
+    return frozenset((schemas.get(name or "", {}).get("properties") or {}).keys())
+
+
 def _schema_name(content: dict[str, Any] | None) -> str | None:
     if not content:
         return None

@@ -27,6 +27,7 @@ from pytest_panther.sync.convert import skipped_status
 from pytest_panther.sync.convert import to_body
 from pytest_panther.sync.routes import collection_of
 from pytest_panther.sync.routes import lost_keys
+from pytest_panther.sync.standin import oas
 from pytest_panther.sync.standin.controls import TestOutcomes
 from pytest_panther.sync.standin.resources import KINDS
 from pytest_panther.sync.standin.resources import stored_object
@@ -142,6 +143,9 @@ class Uploads:
                 body = to_body(spec, python)
             except ConversionError:
                 body = None
+        if body is not None and kind is not None:  # what REST shows of it: its schema's fields only
+            fields = oas.request_fields(kind.name)
+            body = {k: v for k, v in body.items() if k in fields}
         if kind is None or body is None:  # upload-only kinds and derived detections: kept whole
             extra = {"fields": spec.data, "file": python, "whole": True}
             new = self.store.get(UPLOADS, f"{collection}/{item_id}") is None
