@@ -134,6 +134,23 @@ def test_an_uploaded_file_is_sent_as_committed(make_repo: Any) -> None:
     assert "AWS.  When" in sent and "OutputIds:\n- muted" in sent
 
 
+def test_the_cli_deploys_every_kind(make_repo: Any, standin: Any) -> None:
+    """``panther-gitops sync apply`` as users run it (batches through sync_target)."""
+    repo = make_repo()
+    _write_all(repo, FILES)
+    repo.commit()
+    env = {**os.environ, "PANTHER_API_HOST": standin.url, "PANTHER_API_TOKEN": TOKEN}
+    cli = str(Path(sys.executable).parent / "panther-gitops")
+    proc = subprocess.run([cli, "sync", "apply", "-C", str(repo.path)], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "+ create correlation-rules/Kind.Correlation" in proc.stdout
+    assert "summary: 15 created, 0 updated, 0 deleted, 0 unchanged, 0 failed" in proc.stdout
+    assert len(standin.deployment()) == 15
+    uploads = [r for r in standin.requests() if r["path"] == "/public/graphql"]
+    assert len(uploads) == 7  # one zip per collection with upload items, not one per spec
+    assert TOKEN not in proc.stdout + proc.stderr
+
+
 def test_a_failing_unit_test_on_upload_is_named(make_repo: Any, standin: Any) -> None:
     repo = make_repo()
     _write_all(repo, {p: t for p, t in FILES.items() if p.startswith("rules/signal.")})
