@@ -27,6 +27,7 @@ from pytest_panther.spec.repository import DEFAULT_PATHS
 from pytest_panther.spec.repository import load_repository_from_texts
 from pytest_panther.spec.yaml import dump
 from pytest_panther.sync.convert import DETECTION_RESOURCES
+from pytest_panther.sync.convert import RESOURCES
 from pytest_panther.sync.convert import ConversionError
 from pytest_panther.sync.convert import skipped_status
 from pytest_panther.sync.convert import to_body
@@ -52,12 +53,15 @@ Key = tuple[str, str]
 
 @dataclass(frozen=True)
 class Item:
-    """One object the deployment must hold: ``body`` is the REST request body (dict of JSON)."""
+    """One object the deployment must hold: ``body`` is the REST request body (dict of JSON),
+    or an upload body (:func:`pytest_panther.sync.routes.upload_body`); then ``view`` is what a
+    REST read of it would show, when its kind has a REST collection (drift checks compare it)."""
 
     resource: str
     id: str
     body: dict[str, Any]
     path: str
+    view: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -203,9 +207,11 @@ def desired_state(snap: Snapshot, only: Iterable[str] | None = None, overrides: 
         unit = by_path[rel]
         extra = snap.blobs[unit.py_sha].decode("utf-8", "replace") if unit.py_sha else None
         deploy_off = enabled.get(spec.id) is False  # an unselected pack member deployed disabled
+        view = None
         try:
             if lost_keys(spec.kind, spec.data):
                 body = _upload(spec, unit, texts[rel], extra, resource, deploy_off, overrides or {})
+                view = _rest_view(spec, extra, resource, deploy_off, overrides or {})
             else:
                 body = to_body(spec, extra)
                 if deploy_off and "enabled" in body:
@@ -219,8 +225,21 @@ def desired_state(snap: Snapshot, only: Iterable[str] | None = None, overrides: 
             first = state.items[key].path
             state.errors.append(f"{rel}:1:1: {spec.id_field} {spec.id!r} is already used by {first} (IDs are unique per collection)")
             continue
-        state.items[key] = Item(resource, spec.id, body, rel)
+        state.items[key] = Item(resource, spec.id, body, rel, view)
     return state
+
+
+def _rest_view(spec: Spec, extra: str | None, resource: str, deploy_off: bool, overrides: dict[str, Any]) -> dict[str, Any] | None:
+    """What a REST read of an uploaded spec shows (None for kinds REST does not serve)."""
+    if spec.kind not in RESOURCES:
+        return None
+    try:
+        view = to_body(spec, extra)
+    except ConversionError:
+        return None
+    if deploy_off and "enabled" in view:
+        view["enabled"] = False
+    return apply_overrides(view, resource, overrides)
 
 
 def _upload(spec: Spec, unit: Unit, text: str, extra: str | None, resource: str, deploy_off: bool, overrides: dict[str, Any]) -> dict[str, Any]:

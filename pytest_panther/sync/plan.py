@@ -32,6 +32,7 @@ from pytest_panther.sync.desired import snapshot
 from pytest_panther.sync.desired import target_table
 from pytest_panther.sync.git import rev_parse
 from pytest_panther.sync.routes import UPLOAD_ONLY
+from pytest_panther.sync.routes import compare_uploads
 from pytest_panther.sync.routes import settle
 from pytest_panther.sync.state import read_pending
 from pytest_panther.sync.state import read_synced
@@ -284,6 +285,7 @@ def _refresh(plan: Plan, repo: Path, base: str | None, new_snap: Snapshot, targe
     for change in plan.changes:
         if change.action == "update":
             change.reason = "drift: the deployment differs"
+    compare_uploads(plan, new_state.items, normalize)  # uploaded objects: on their REST fields
     if prune and plan.errors:
         plan.notes.append("specs have errors: --prune deletes nothing until they are fixed")
         prune = False

@@ -151,6 +151,23 @@ def test_the_cli_deploys_every_kind(make_repo: Any, standin: Any) -> None:
     assert TOKEN not in proc.stdout + proc.stderr
 
 
+def test_refresh_checks_uploaded_objects_on_their_rest_fields(make_repo: Any, standin: Any) -> None:
+    repo = make_repo()
+    _write_all(repo, {p: t for p, t in FILES.items() if p.startswith(("rules/signal.", "policies/"))})
+    repo.commit()
+    _sync(repo, standin)
+    plan = make_plan(repo.path, _target(standin), RoutedWriter(PantherClient(standin.url, TOKEN)), refresh=True)
+    assert plan.changes == [] and plan.unchanged == 2
+    assert "2 object(s) sent by upload were compared on the fields REST shows only" in plan.notes
+    # Someone edits the rule in the console: drift, named by field, and the upload is sent again.
+    rule = standin.state(server_fields=False)["rules"]["Kind.Signal"]
+    standin.seed({"rules": {"Kind.Signal": {**rule, "severity": "LOW"}}})
+    plan = make_plan(repo.path, _target(standin), RoutedWriter(PantherClient(standin.url, TOKEN)), refresh=True)
+    assert [(c.action, c.label, c.reason) for c in plan.changes] == [
+        ("update", "rules/Kind.Signal", "drift in severity: sent by upload again")
+    ]
+
+
 def test_a_failing_unit_test_on_upload_is_named(make_repo: Any, standin: Any) -> None:
     repo = make_repo()
     _write_all(repo, {p: t for p, t in FILES.items() if p.startswith("rules/signal.")})
