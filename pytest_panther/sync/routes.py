@@ -53,7 +53,8 @@ _DETECTION = frozenset({
     "AnalysisType", "Filename", "Enabled", "Severity", "DisplayName", "Description", "Runbook",
     "Tags", "OutputIds", "Reports", "SummaryAttributes", "DedupPeriodMinutes", "Threshold", "Tests",
 })
-_POLICY = (_DETECTION - {"SummaryAttributes", "DedupPeriodMinutes", "Threshold"}) | {"PolicyID", "ResourceTypes", "Suppressions"}
+# ``PolicyAPI.ModifyPolicy`` has no runbook, summaryAttributes, threshold or dedupPeriodMinutes.
+_POLICY = (_DETECTION - {"Runbook", "SummaryAttributes", "DedupPeriodMinutes", "Threshold"}) | {"PolicyID", "ResourceTypes", "Suppressions"}
 _QUERY = frozenset({"AnalysisType", "QueryName", "Query", "SnowflakeQuery", "AthenaQuery", "Description"})
 
 #: Spec keys the REST body of each kind carries (:func:`pytest_panther.sync.convert.to_body`).
@@ -118,7 +119,7 @@ def upload_files(body: dict[str, Any]) -> dict[str, str]:
 
 #: Fields the sync's REST body has but the collection's REST schema lacks (a read never shows
 #: them): left out when a drift check compares an uploaded object's REST view.
-_UNREAD = {"policies": frozenset({"summaryAttributes", "threshold", "dedupPeriodMinutes"})}
+_UNREAD = {"policies": frozenset({"runbook", "summaryAttributes", "threshold", "dedupPeriodMinutes"})}
 
 
 def compare_uploads(plan: Any, items: dict[tuple[str, str], Any], normalize: Any) -> None:

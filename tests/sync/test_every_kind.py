@@ -151,6 +151,27 @@ def test_the_cli_deploys_every_kind(make_repo: Any, standin: Any) -> None:
     assert TOKEN not in proc.stdout + proc.stderr
 
 
+def test_a_policy_runbook_is_deployed_by_upload(make_repo: Any, standin: Any) -> None:
+    """PolicyAPI.ModifyPolicy has no runbook: a policy with one (every AWS policy of
+    panther-analysis) goes by upload, where it was lost (and now refused) over REST."""
+    repo = make_repo()
+    repo.write("policies/p.py", FILES["policies/policy.py"])
+    repo.write("policies/p.yml", (
+        "AnalysisType: policy\nPolicyID: AWS.ACM.Certificate.Expiration\nFilename: p.py\nEnabled: true\nSeverity: Medium\n"
+        "ResourceTypes:\n  - AWS.ACM.Certificate\nRunbook: Renew the certificate before it expires.\n"
+        "Tests:\n  - Name: ok\n    ExpectedResult: true\n    Resource:\n      ok: true\n"
+    ))
+    repo.commit()
+    _, summary = _sync(repo, standin)
+    assert summary.ok
+    deployed = standin.deployment()["policies/AWS.ACM.Certificate.Expiration"]
+    assert deployed["extra"] == {"Runbook": "Renew the certificate before it expires."}
+    assert "runbook" not in deployed["rest"]
+    reply = requests.put(standin.url + "/policies/P.2", timeout=10, headers={"X-API-Key": TOKEN},
+                         json={"id": "P.2", "body": "x", "severity": "LOW", "runbook": "r"})
+    assert reply.status_code == 400 and "'runbook' was unexpected" in reply.json()["message"]
+
+
 def test_refresh_checks_uploaded_objects_on_their_rest_fields(make_repo: Any, standin: Any) -> None:
     repo = make_repo()
     _write_all(repo, {p: t for p, t in FILES.items() if p.startswith(("rules/signal.", "policies/"))})
