@@ -280,6 +280,19 @@ def test_the_standin_runs_the_unit_tests_of_a_rest_write(make_repo: Any, standin
     assert summary.ok and "Audit.Rule.Two" in standin.state()["rules"]
 
 
+def test_the_standin_runs_the_unit_tests_of_a_simple_rule_rest_write(standin: Any) -> None:
+    body = {
+        "id": "Kind.Simple", "severity": "HIGH", "logTypes": ["Custom.Thing"],
+        "detection": "- KeyPath: x\n  Condition: Equals\n  Value: 1\n",
+        "tests": [{"name": "miss", "expectedResult": True, "resource": json.dumps({"x": 2})}],
+    }
+    reply = requests.put(standin.url + "/simple-rules/Kind.Simple", json=body, timeout=30, headers={"X-API-Key": TOKEN})
+    assert reply.status_code == 400 and reply.json()["testResults"][0]["name"] == "miss"
+    body["tests"][0]["resource"] = json.dumps({"x": 1})
+    reply = requests.put(standin.url + "/simple-rules/Kind.Simple", json=body, timeout=30, headers={"X-API-Key": TOKEN})
+    assert reply.status_code == 201
+
+
 def test_a_30_mb_body_is_refused_with_413(standin: Any) -> None:
     body = json.dumps({"id": "Big.Rule", "severity": "LOW", "body": "x" * (30 * 1024 * 1024)})
     reply = requests.put(

@@ -105,10 +105,11 @@ def first_failure(files: dict[str, str], state: dict[str, dict[str, dict[str, An
 
 
 def rest_files(kind: str, item_id: str, body: dict[str, Any]) -> dict[str, str]:
-    """The spec files a REST body of a Python rule, scheduled rule or policy stands for (so a
-    REST write runs its tests the same way); {} for other kinds."""
-    analysis = {"rules": "rule", "scheduled-rules": "scheduled_rule", "policies": "policy"}.get(kind)
-    if analysis is None or not isinstance(body.get("body"), str):
+    """The spec files a REST body of a rule, scheduled rule, simple rule or policy stands for (so
+    a REST write runs its tests the same way); {} for other kinds."""
+    analysis = {"rules": "rule", "scheduled-rules": "scheduled_rule", "policies": "policy", "simple-rules": "rule"}.get(kind)
+    simple = kind == "simple-rules"
+    if analysis is None or not (simple or isinstance(body.get("body"), str)):
         return {}
     key = "Resource" if analysis == "policy" else "Log"
     tests = []
@@ -123,8 +124,18 @@ def rest_files(kind: str, item_id: str, body: dict[str, Any]) -> dict[str, str]:
         tests.append(case)
     spec: dict[str, Any] = {
         "AnalysisType": analysis, "PolicyID" if analysis == "policy" else "RuleID": item_id,
-        "Filename": "_rest.py", "Severity": str(body.get("severity", "INFO")).capitalize(), "Enabled": True, "Tests": tests,
+        "Severity": str(body.get("severity", "INFO")).capitalize(), "Enabled": True, "Tests": tests,
     }
+    python = body.get("pythonBody") if simple else body.get("body")
+    if isinstance(python, str):
+        spec["Filename"] = "_rest.py"
+    if simple:  # YAML text fields back to data (a simple detection without them is refused by the schema)
+        from ruamel.yaml import YAML
+
+        safe = YAML(typ="safe", pure=True)
+        for field, key in (("detection", "Detection"), ("inlineFilters", "InlineFilters")):
+            if isinstance(body.get(field), str):
+                spec[key] = safe.load(body[field])
     if body.get("logTypes"):
         spec["LogTypes"] = body["logTypes"]
     if body.get("resourceTypes"):
@@ -132,4 +143,7 @@ def rest_files(kind: str, item_id: str, body: dict[str, Any]) -> dict[str, str]:
     if body.get("scheduledQueries"):
         spec["ScheduledQueries"] = body["scheduledQueries"]
     folder = "policies" if analysis == "policy" else "rules"
-    return {f"{folder}/_rest.yml": dump(spec), f"{folder}/_rest.py": body["body"]}
+    files = {f"{folder}/_rest.yml": dump(spec)}
+    if isinstance(python, str):
+        files[f"{folder}/_rest.py"] = python
+    return files
