@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pytest_panther.spec.repository import DEFAULT_PATHS
+from pytest_panther.spec.repository import PAT_DEFAULT_PATH
 
 __all__ = ["Filter", "Settings", "add_options", "parse_filter", "settings_from_config"]
 
@@ -96,7 +96,7 @@ def combine(filters: list[Filter]) -> list[Filter]:
 class Settings:
     """Everything the plugin was asked to do, resolved from options, env and ini."""
 
-    paths: tuple[str, ...] = DEFAULT_PATHS
+    paths: tuple[str, ...] = (PAT_DEFAULT_PATH,)
     minimum_tests: int = 0
     filters: tuple[Filter, ...] = ()
     skip_disabled: bool = False
@@ -132,8 +132,9 @@ def add_options(parser: pytest.Parser) -> None:
                          "global helpers they import, data models of their log types)")
     group.addoption("--panther-allow-network", action="store_true", default=False,
                     help="let detection tests open network connections (off by default)")
-    parser.addini("panther_paths", "folders (relative to rootdir) holding analysis specs",
-                  type="linelist", default=list(DEFAULT_PATHS))
+    parser.addini("panther_paths", "folders (relative to rootdir) holding analysis specs (default: where PAT's "
+                  "default `pat test` looks: the root and every folder matching *rules*, *policies*, *queries*, …)",
+                  type="linelist", default=[PAT_DEFAULT_PATH])
     parser.addini("panther_minimum_tests", "minimum tests per detection", default="0")
     parser.addini("panther_filter", "filters, one per line", type="linelist", default=[])
     parser.addini("panther_skip_disabled", "skip disabled detections", type="bool", default=False)

@@ -106,6 +106,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         return
     if not summary.outcomes and not summary.invalid_files:
         return
+    summary.outside_paths = config.stash[SESSION].specs_outside_paths()
     found = without_tests(config.stash[SESSION], config)
     summary.without_tests = None if found is None else sorted(found)
     verbose = config.get_verbosity() >= 0

@@ -6,6 +6,8 @@ importable from session start to session end only (:mod:`pytest_panther.engine.h
 """
 from __future__ import annotations
 
+import os
+import re
 from contextlib import ExitStack
 from functools import cached_property
 from pathlib import Path
@@ -25,7 +27,9 @@ from pytest_panther.options import Settings
 from pytest_panther.spec.crosscheck import validate_repository
 from pytest_panther.spec.model import Spec
 from pytest_panther.spec.model import TestCase
+from pytest_panther.spec.repository import PAT_DEFAULT_PATH
 from pytest_panther.spec.repository import Repository
+from pytest_panther.spec.repository import iter_spec_files
 from pytest_panther.spec.repository import load_repository
 from pytest_panther.spec.validate import ValidationOptions
 from pytest_panther.spec.yaml import YamlError
@@ -35,6 +39,9 @@ from pytest_panther.upstream.overrides import apply_overrides
 from pytest_panther.upstream.overrides import load_overrides
 
 __all__ = ["PantherSession"]
+
+_ANALYSIS_TYPE = re.compile(r"^AnalysisType\s*:", re.MULTILINE)
+_TESTS = re.compile(r"^Tests\s*:", re.MULTILINE)
 
 
 class PantherSession:
@@ -98,6 +105,25 @@ class PantherSession:
         """True when ``path`` is a spec (or a broken YAML file) under the panther paths."""
         known = self._known_files
         return str(path) in known or (str(path.resolve()) in known)
+
+    def specs_outside_paths(self) -> list[str]:
+        """Spec files with ``Tests:`` that PAT's default ``pat test`` would test but the configured
+        ``panther_paths`` leave out (relative paths; empty with the default paths)."""
+        paths = self.settings.paths
+        if any(os.path.normpath(p) == PAT_DEFAULT_PATH for p in paths):
+            return []
+        ours = set(iter_spec_files(self.root, paths))
+        outside = []
+        for path in iter_spec_files(self.root, [PAT_DEFAULT_PATH]):
+            if path in ours:
+                continue
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            if _ANALYSIS_TYPE.search(text) and _TESTS.search(text):
+                outside.append(path.relative_to(self.root.resolve()).as_posix())
+        return outside
 
     @cached_property
     def data_models(self) -> DataModels:
