@@ -9,6 +9,7 @@ detection still runs.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from pytest_panther.session import PantherSession
 from pytest_panther.spec.model import Spec
 from pytest_panther.spec.model import TestCase
 
-__all__ = ["DetectionNode", "ProblemItem", "SpecFile", "TestCaseItem", "MinimumTestsItem"]
+__all__ = ["DetectionNode", "MinimumTestsItem", "ProblemItem", "PythonFile", "SpecFile", "TestCaseItem"]
 
 class PantherFailure(Exception):
     """A detection test failed; ``str()`` is the full report for a person."""
@@ -214,6 +215,24 @@ class ProblemItem(pytest.Item):
     def reportinfo(self) -> tuple[Path, int, str]:
         parent = self.parent.name if isinstance(self.parent, DetectionNode) else self.path.name
         return self.path, 0, f"{parent}: {self.name}"
+
+
+class PythonFile(pytest.Module):
+    """A Python test file of the repository (``global_helpers/*_test.py`` …) that never stops the
+    run: when it does not import, it becomes one failing item naming the cause's ``file:line``
+    (a syntax error in a global helper it imports, a missing package), and every other test runs.
+    A file that imports PAT itself, which is not installed, is skipped with that reason."""
+
+    def collect(self) -> Iterable[pytest.Item | pytest.Collector]:
+        try:
+            return list(super().collect())
+        except Exception as exc:  # pytest's CollectError wraps the import error as its cause
+            cause = exc.__cause__ if isinstance(exc, pytest.Collector.CollectError) and exc.__cause__ else exc
+            if isinstance(cause, ModuleNotFoundError) and (cause.name or "").split(".")[0] == "panther_analysis_tool":
+                pytest.skip(f"{self.path.name} imports panther_analysis_tool, which is not installed",
+                            allow_module_level=True)
+            message = f"{self.path}: could not be imported, so its tests did not run: {report.import_failure(cause)}"
+            return [ProblemItem.from_parent(self, name="import", problems=[message])]
 
 
 class MinimumTestsItem(ProblemItem):

@@ -21,8 +21,8 @@ from typing import Protocol
 
 from pytest_panther.spec.model import Spec
 from pytest_panther.spec.model import is_spec
-from pytest_panther.spec.repository import Repository
 from pytest_panther.spec.repository import PAT_DEFAULT_PATH
+from pytest_panther.spec.repository import Repository
 from pytest_panther.spec.repository import iter_spec_files
 from pytest_panther.spec.repository import walk_spec_folders
 from pytest_panther.spec.yaml import YamlError

@@ -348,7 +348,7 @@ RUNTIME_CASES: list[tuple[str, str, str, dict[str, str], str]] = [
     ("python-syntax-error", rule_yml(tests=TRUE_TEST), "def rule(event)\n    return True\n", {}, "syntax error: expected ':'"),
     ("helper-import-fails", rule_yml(tests=TRUE_TEST),
      "from acme_missing_helper import is_bad\n\n\ndef rule(event):\n    return is_bad(event)\n", {},
-     "ModuleNotFoundError: No module named 'acme_missing_helper'"),
+     "no module named 'acme_missing_helper': neither Panther's runtime nor this repository provides it"),
 ]
 
 
