@@ -9,6 +9,7 @@ detection still runs.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,9 @@ import pytest
 from pytest_panther import report
 from pytest_panther.engine.runner import run_item
 from pytest_panther.session import PantherSession
+from pytest_panther.spec.findings import PantherSpecWarning
+from pytest_panther.spec.findings import STRICT_NOTE
+from pytest_panther.spec.findings import split
 from pytest_panther.spec.model import Spec
 from pytest_panther.spec.model import TestCase
 
@@ -48,7 +52,16 @@ class SpecFile(pytest.File):
 
     def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
         path = self.path.resolve()
-        problems = self.panther.problems.get(path, [])
+        problems, suspicious = split(self.panther.problems.get(path, []))
+        if self.panther.settings.strict:
+            problems = sorted([*problems, *suspicious], key=lambda e: (e.line, e.col, e.message))
+        else:
+            for finding in suspicious:  # Panther accepts these: the warnings summary, file:line
+                shown = _shown(str(finding), self)
+                warnings.warn_explicit(
+                    PantherSpecWarning(f"{shown} {STRICT_NOTE}"),
+                    PantherSpecWarning, shown.split(":", 1)[0], finding.line,
+                )
         spec = self.panther.repo.by_path.get(path)
         if problems:
             item = ProblemItem.from_parent(self, name="validate", problems=[str(p) for p in problems])

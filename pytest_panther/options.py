@@ -107,6 +107,10 @@ class Settings:
     available_destinations: tuple[str, ...] = ()
     changed_since: str | None = None
     allow_network: bool = False
+    #: Findings Panther accepts (warnings) fail too (``--panther-strict``, ini ``panther_strict``).
+    strict: bool = False
+    #: Log types the team declares besides the catalogue and ``Custom.*`` (ini ``panther_log_types``).
+    log_types: frozenset[str] = frozenset()
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -132,6 +136,12 @@ def add_options(parser: pytest.Parser) -> None:
                          "global helpers they import, data models of their log types)")
     group.addoption("--panther-allow-network", action="store_true", default=False,
                     help="let detection tests open network connections (off by default)")
+    group.addoption("--panther-strict", action="store_true", default=None,
+                    help="fail on findings Panther accepts but that look wrong (pytest warnings otherwise; "
+                         "ini panther_strict)")
+    parser.addini("panther_strict", "fail on validation warnings too", type="bool", default=False)
+    parser.addini("panther_log_types", "log types of your own (besides Panther's catalogue and Custom.*)",
+                  type="linelist", default=[])
     parser.addini("panther_paths", "folders (relative to rootdir) holding analysis specs (default: where PAT's "
                   "default `pat test` looks: the root and every folder matching *rules*, *policies*, *queries*, …)",
                   type="linelist", default=[PAT_DEFAULT_PATH])
@@ -205,4 +215,6 @@ def settings_from_config(config: pytest.Config) -> Settings:
         available_destinations=tuple(destinations or ()),
         changed_since=opt.panther_changed_since,
         allow_network=bool(opt.panther_allow_network),
+        strict=bool(pick(opt.panther_strict, None, config.getini("panther_strict"))),
+        log_types=frozenset(config.getini("panther_log_types")),
     )

@@ -85,6 +85,7 @@ class PantherSession:
         options = ValidationOptions(
             allow_extra_keys=self.settings.allow_extra_keys,
             extra_keys_allowlist=self.settings.extra_keys_allowlist,
+            log_types=self.settings.log_types,
         )
         problems = {Path(k): list(v) for k, v in validate_repository(self.repo, options).items() if v}
         for error in self.override_errors:

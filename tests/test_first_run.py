@@ -97,3 +97,66 @@ def test_a_test_file_importing_pat_itself_is_skipped_with_the_reason(repo: Detec
     result = repo.pytester.runpytest("-q", "-rs", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, skipped=1)
     result.stdout.fnmatch_lines(["*data_models_test.py imports panther_analysis_tool, which is not installed"])
+
+
+AWS_PACK = """
+AnalysisType: pack
+PackID: PantherManaged.AWS
+DisplayName: AWS pack
+PackDefinition:
+  IDs:
+    - Test.bad
+    - AWS.EC2.Instance.DetailedMonitoring
+    - AWS.EC2.Instance.DetailedMonitoring
+"""
+
+
+def test_a_duplicate_pack_id_is_a_warning_and_strict_mode_fails_it(repo: DetectionRepo) -> None:
+    # Item 3: panther-analysis packs/aws.yml lists one ID twice; PAT and Panther accept it.
+    repo.rule("bad", SIMPLE_RULE, SIMPLE_TESTS)
+    repo.rule("monitoring", SIMPLE_RULE, SIMPLE_TESTS, rule_id="AWS.EC2.Instance.DetailedMonitoring")
+    repo.write("packs/aws.yml", AWS_PACK)
+    result = repo.pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.OK
+    result.assert_outcomes(passed=4, warnings=1)
+    out = result.stdout.str()
+    assert "warnings summary" in out
+    assert ("  packs/aws.yml:8: PantherSpecWarning: packs/aws.yml:8:7: PackDefinition.IDs[2]: duplicate value "
+            "'AWS.EC2.Instance.DetailedMonitoring' (same as PackDefinition.IDs[1] 'AWS.EC2.Instance.DetailedMonitoring'"
+            " on line 7) (Panther accepts this; strict mode fails it: --panther-strict, ini panther_strict)\n") in out
+    strict = repo.pytester.runpytest("-p", "no:cacheprovider", "--panther-strict")
+    strict.assert_outcomes(passed=4, failed=1)
+    strict.stdout.fnmatch_lines(["FAILED packs/aws.yml::validate*"])
+    repo.pytester.makeini("[pytest]\npanther_strict = true\n")
+    repo.pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=4, failed=1)
+
+
+def test_a_misspelled_log_type_fails_with_did_you_mean(repo: DetectionRepo) -> None:
+    # Item 8: Panther does not deploy a rule whose log type it does not know.
+    repo.rule("typo", SIMPLE_RULE, SIMPLE_TESTS, log_types="[Okta.SystemLogs]")
+    repo.rule("ok", SIMPLE_RULE, SIMPLE_TESTS, rule_id="Test.ok")
+    result = repo.pytester.runpytest("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4, failed=1)
+    result.stdout.fnmatch_lines([
+        "rules/typo.yml:5:12: LogTypes[0]: 'Okta.SystemLogs' is not a Panther log type (did you mean "
+        "'Okta.SystemLog'? or a type of your own or one newer than pytest-panther's catalogue: add it to the ini "
+        "setting panther_log_types)",
+    ])
+
+
+def test_a_misspelled_test_log_type_is_a_warning_with_did_you_mean(repo: DetectionRepo) -> None:
+    repo.rule("legacy", SIMPLE_RULE, SIMPLE_TESTS.replace("  ExpectedResult: false", "  LogType: AWS.CloudTrial\n  ExpectedResult: false"))
+    result = repo.pytester.runpytest("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, warnings=1)
+    assert ("rules/legacy.yml:13:14: Tests[1].LogType: 'AWS.CloudTrial' is not one of the rule's LogTypes "
+            "(AWS.CloudTrail), and not a Panther log type (did you mean 'AWS.CloudTrail'?) (Panther accepts this"
+            ) in result.stdout.str()
+
+
+def test_custom_and_declared_log_types_are_accepted(repo: DetectionRepo) -> None:
+    repo.rule("custom", SIMPLE_RULE, SIMPLE_TESTS, log_types="[Custom.Acme.Audit, Acme.Firewall]")
+    result = repo.pytester.runpytest("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, failed=1)
+    assert "rules/custom.yml:5:31: LogTypes[1]: 'Acme.Firewall' is not a Panther log type" in result.stdout.str()
+    repo.pytester.makeini("[pytest]\npanther_log_types =\n    Acme.Firewall\n")
+    repo.pytester.runpytest("-q", "-p", "no:cacheprovider").assert_outcomes(passed=2)

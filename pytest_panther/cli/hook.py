@@ -41,6 +41,8 @@ from pytest_panther.select import GitError
 from pytest_panther.select import SpecIndex
 from pytest_panther.select import affected_spec_files
 from pytest_panther.select import changed_files
+from pytest_panther.spec.findings import STRICT_NOTE
+from pytest_panther.spec.findings import split
 from pytest_panther.spec.repository import DEFAULT_PATHS
 from pytest_panther.spec.repository import Repository
 from pytest_panther.spec.yaml import YamlError
@@ -141,6 +143,7 @@ def hook_validate(args: argparse.Namespace) -> int:
     options = ValidationOptions(
         allow_extra_keys=allow is True or str(allow).strip().lower() in ("true", "1", "yes", "on"),
         extra_keys_allowlist=frozenset(_lines(ini_value(root, "panther_extra_keys"))),
+        log_types=frozenset(_lines(ini_value(root, "panther_log_types"))),
     )
     found = validate_repository(repo, options)
     # A two-file problem goes to the second file (path order); show it when it names a target.
@@ -159,6 +162,10 @@ def hook_validate(args: argparse.Namespace) -> int:
         error = _syntax_error(path)
         if error is not None:
             problems.append(error)
+    strict = str(ini_value(root, "panther_strict")).strip().lower() in ("true", "1", "yes", "on")
+    problems, suspicious = (problems, []) if strict else split(problems)
+    for warning in sorted(suspicious, key=lambda e: (e.path, e.line, e.col)):
+        print(f"warning: {_show(warning)} {STRICT_NOTE}")
     for error in sorted(problems, key=lambda e: (e.path, e.line, e.col)):
         print(_show(error))
     return 1 if problems else 0

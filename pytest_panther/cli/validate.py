@@ -23,7 +23,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pytest_panther.cli.hook import ini_value
 from pytest_panther.spec.crosscheck import validate_repository
+from pytest_panther.spec.findings import STRICT_NOTE
+from pytest_panther.spec.findings import split
 from pytest_panther.spec.repository import DEFAULT_PATHS
 from pytest_panther.spec.repository import Repository
 from pytest_panther.spec.repository import load_repository
@@ -50,6 +53,8 @@ def register(subparsers: Any) -> None:
                         help="allow unknown top-level keys in rule/policy/derived specs (PAT --ignore-extra-keys)")
     parser.add_argument("--extra-key", action="append", default=[], metavar="KEY",
                         help="a top-level key always allowed, e.g. organisation metadata (repeatable)")
+    parser.add_argument("--strict", action="store_true",
+                        help="findings Panther accepts (printed as warnings) fail too (same as --panther-strict, ini panther_strict)")
     parser.add_argument("--folder", action="append", default=None, metavar="DIR",
                         help=f"spec folder relative to the root (repeatable; default: {', '.join(DEFAULT_PATHS)})")
     parser.set_defaults(func=run_validate)
@@ -68,7 +73,12 @@ def run_validate(args: argparse.Namespace) -> int:
         return 2
     repo = load_repository(root, tuple(args.folder) if args.folder else DEFAULT_PATHS)
     override_errors = _apply_overrides(repo.root, repo)
-    options = ValidationOptions(allow_extra_keys=args.allow_extra_keys, extra_keys_allowlist=frozenset(args.extra_key))
+    declared = ini_value(root, "panther_log_types") or []
+    options = ValidationOptions(
+        allow_extra_keys=args.allow_extra_keys, extra_keys_allowlist=frozenset(args.extra_key),
+        log_types=frozenset(declared.split() if isinstance(declared, str) else map(str, declared)),
+    )
+    strict = args.strict or str(ini_value(root, "panther_strict")).lower() in ("true", "1", "yes")
     problems = validate_repository(repo, options)
     for error in override_errors:
         problems.setdefault(Path(error.path), []).append(error)
@@ -88,6 +98,10 @@ def run_validate(args: argparse.Namespace) -> int:
         problem = _syntax_error(python_file)
         if problem is not None:
             errors.append(problem)
+    if not strict:
+        errors, suspicious = split(errors)
+        for warning in suspicious:
+            print(f"warning: {_relative(warning)} {STRICT_NOTE}")
     for error in errors:
         print(_relative(error))
     if errors:
