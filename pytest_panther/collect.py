@@ -20,8 +20,8 @@ import pytest
 from pytest_panther import report
 from pytest_panther.engine.runner import run_item
 from pytest_panther.session import PantherSession
-from pytest_panther.spec.findings import PantherSpecWarning
 from pytest_panther.spec.findings import STRICT_NOTE
+from pytest_panther.spec.findings import PantherSpecWarning
 from pytest_panther.spec.findings import split
 from pytest_panther.spec.model import Spec
 from pytest_panther.spec.model import TestCase

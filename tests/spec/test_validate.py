@@ -7,8 +7,8 @@ import textwrap
 import pytest
 from jsonschema import Draft202012Validator
 
-from pytest_panther.spec.model import Spec
 from pytest_panther.spec.findings import SpecWarning
+from pytest_panther.spec.model import Spec
 from pytest_panther.spec.validate import ValidationOptions
 from pytest_panther.spec.validate import _document
 from pytest_panther.spec.validate import _precheck
