@@ -18,6 +18,7 @@ from pytest_panther.engine.datamodels import DataModels
 from pytest_panther.engine.detection import FakeDestination
 from pytest_panther.engine.detection import LoadedDetection
 from pytest_panther.engine.detection import load_detection
+from pytest_panther.engine.helpers import PantherImports
 from pytest_panther.engine.helpers import global_helpers
 from pytest_panther.evaluate.correlation import CorrelationRule
 from pytest_panther.evaluate.correlation import compile_correlation
@@ -138,6 +139,11 @@ class PantherSession:
                 helpers[spec.id] = spec.python_path.resolve()
         return helpers
 
+    @cached_property
+    def imports(self) -> PantherImports:
+        """Import resolution as in Panther, around loading and running detections."""
+        return PantherImports(self.root, self.helper_paths)
+
     # -- life cycle -------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -166,6 +172,10 @@ class PantherSession:
 
     def _load(self, spec: Spec) -> LoadedDetection:
         """:raises YamlError: for malformed InlineFilters or a malformed simple detection."""
+        with self.imports.isolated():
+            return self._load_isolated(spec)
+
+    def _load_isolated(self, spec: Spec) -> LoadedDetection:
         filters = core_filters(spec) if spec.data.get("InlineFilters") else None
         if spec.kind == "simple_detection":
             return load_detection(spec, module_factory=build_simple_module, filters=filters)

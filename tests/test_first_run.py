@@ -2,6 +2,8 @@
 of the newcomer trial (shared/reference/measured/newcomer-trial-2026-12.md, P1, P2, P9)."""
 from __future__ import annotations
 
+import sys
+
 import pytest
 from pantherrepo import SIMPLE_RULE
 from pantherrepo import SIMPLE_TESTS
@@ -160,3 +162,45 @@ def test_custom_and_declared_log_types_are_accepted(repo: DetectionRepo) -> None
     assert "rules/custom.yml:5:31: LogTypes[1]: 'Acme.Firewall' is not a Panther log type" in result.stdout.str()
     repo.pytester.makeini("[pytest]\npanther_log_types =\n    Acme.Firewall\n")
     repo.pytester.runpytest("-q", "-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+SIDECAR_RULE = "import sidecar\n\ndef rule(event):\n    return sidecar.is_bad(event)\n"
+SIDECAR = "def is_bad(event):\n    return event.get('eventName') == 'Bad'\n"
+SIDECAR_TEST = "import sidecar\n\ndef test_sidecar():\n    assert sidecar.is_bad({'eventName': 'Bad'})\n"
+NOT_PROVIDED = "no module named 'sidecar': neither Panther's runtime nor this repository provides it"
+
+
+@pytest.mark.parametrize("import_mode", ["prepend", "importlib"])
+@pytest.mark.parametrize("neighbour", ["none", "test file next to the rule", "test file importing it"])
+def test_a_detection_never_imports_from_its_own_folder(repo: DetectionRepo, import_mode: str, neighbour: str) -> None:
+    # Item 5: `import sidecar` next to the rule fails in Panther (and PAT), whatever other test
+    # files pytest imported or put on sys.path.
+    repo.rule("uses_sidecar", SIDECAR_RULE, SIMPLE_TESTS)
+    repo.write("rules/sidecar.py", SIDECAR)
+    if neighbour == "test file next to the rule":
+        repo.write("rules/other_test.py", "def test_other():\n    assert True\n")
+    elif neighbour == "test file importing it":
+        repo.write("rules/sidecar_test.py", SIDECAR_TEST)
+    result = repo.pytester.runpytest("-q", "-rf", "-p", "no:cacheprovider", f"--import-mode={import_mode}", "rules")
+    failed = [line for line in result.outlines if line.startswith("FAILED rules/uses_sidecar.yml::")]
+    assert len(failed) == 2, result.stdout.str()
+    assert NOT_PROVIDED in result.stdout.str()
+
+
+def test_python_m_pytest_does_not_leak_the_current_directory(repo: DetectionRepo) -> None:
+    repo.rule("uses_sidecar", SIDECAR_RULE, SIMPLE_TESTS)
+    repo.write("sidecar.py", SIDECAR)
+    repo.write("rules/sidecar.py", SIDECAR)
+    repo.write("rules/other_test.py", "def test_other():\n    assert True\n")
+    result = repo.pytester.run(sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider")
+    failed = [line for line in result.outlines if line.startswith("FAILED rules/uses_sidecar.yml::")]
+    assert len(failed) == 2, result.stdout.str()
+    assert NOT_PROVIDED in result.stdout.str()
+
+
+def test_a_global_helper_with_the_same_file_as_a_test_import_still_imports(repo: DetectionRepo) -> None:
+    # The helper's unittest file puts global_helpers/ on sys.path (prepend mode) and imports it
+    # by file name; the detection imports it by GlobalID: both work, as in panther-analysis.
+    _aws_helpers(repo)
+    repo.rule("aws", USES_HELPER, SIMPLE_TESTS)
+    repo.pytester.runpytest("-q", "-p", "no:cacheprovider", "--import-mode=prepend").assert_outcomes(passed=3)
