@@ -112,7 +112,8 @@ class PantherSession:
         """Spec files with ``Tests:`` that PAT's default ``pat test`` would test but the configured
         ``panther_paths`` leave out (relative paths; empty with the default paths)."""
         paths = self.settings.paths
-        if any(os.path.normpath(p) == PAT_DEFAULT_PATH for p in paths):
+        # Files instead of folders are a selection (the pre-commit hook's), not the setting.
+        if any(os.path.normpath(p) == PAT_DEFAULT_PATH or (self.root / p).is_file() for p in paths):
             return []
         ours = set(iter_spec_files(self.root, paths))
         outside = []

@@ -43,8 +43,9 @@ from pytest_panther.select import affected_spec_files
 from pytest_panther.select import changed_files
 from pytest_panther.spec.findings import STRICT_NOTE
 from pytest_panther.spec.findings import split
-from pytest_panther.spec.repository import DEFAULT_PATHS
+from pytest_panther.spec.repository import PAT_DEFAULT_PATH
 from pytest_panther.spec.repository import Repository
+from pytest_panther.spec.repository import in_spec_paths
 from pytest_panther.spec.yaml import YamlError
 
 __all__ = ["hook_test", "hook_validate", "ini_value", "register"]
@@ -128,7 +129,7 @@ def _syntax_error(path: Path) -> YamlError | None:
 def hook_validate(args: argparse.Namespace) -> int:
     """``panther-gitops hook validate FILES...``: 0 when the files concerned are valid, else 1."""
     root = (args.root or Path.cwd()).resolve()
-    paths = tuple(_lines(ini_value(root, "panther_paths"))) or DEFAULT_PATHS
+    paths = tuple(_lines(ini_value(root, "panther_paths"))) or (PAT_DEFAULT_PATH,)
     index = SpecIndex(root, paths)
     given = [Path(f) for f in args.filenames]
     targets = index.spec_files_for(given)
@@ -155,9 +156,8 @@ def hook_validate(args: argparse.Namespace) -> int:
         if path in targets or any(name in e.hint or name in e.message for name in names)
     ]
     problems += override_problems
-    folders = [index.root / rel for rel in paths]
     for path in sorted(index.norm.changed(f) for f in given if f.suffix == ".py"):
-        if not any(path.is_relative_to(folder) for folder in folders):
+        if not in_spec_paths(index.root, path, paths):
             continue
         error = _syntax_error(path)
         if error is not None:
@@ -249,7 +249,7 @@ def hook_test(args: argparse.Namespace) -> int:
     """``panther-gitops hook test FILES...``: pytest's exit code on the affected detections
     (0 when none is affected)."""
     root = (args.root or Path.cwd()).resolve()
-    paths = tuple(_lines(ini_value(root, "panther_paths"))) or DEFAULT_PATHS
+    paths = tuple(_lines(ini_value(root, "panther_paths"))) or (PAT_DEFAULT_PATH,)
     changed = [Path(f) for f in args.filenames]
     if args.staged_deletions:
         changed += _staged_deletions(root)

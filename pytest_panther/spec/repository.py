@@ -31,6 +31,7 @@ __all__ = [
     "Repository",
     "iter_spec_files",
     "load_repository",
+    "in_spec_paths",
     "load_repository_from_texts",
     "walk_spec_folders",
 ]
@@ -115,6 +116,23 @@ def walk_spec_folders(base: Path, *, pat_default: bool = False) -> Iterator[tupl
             if rel == ".":
                 filenames = [f for f in filenames if f not in _PAT_IGNORED]
         yield dirpath, sorted(f for f in filenames if not f.startswith("."))
+
+
+def in_spec_paths(root: Path, path: Path, paths: Iterable[str]) -> bool:
+    """Whether the file ``path`` lies where :func:`iter_spec_files` looks for ``paths`` (its folder
+    is walked and read; for :data:`PAT_DEFAULT_PATH`, by PAT's folder patterns)."""
+    for rel in paths:
+        base = (root / rel).resolve()
+        if not path.is_relative_to(base):
+            continue
+        parts = path.relative_to(base).parts[:-1]
+        if any(p.startswith(".") or p in _PRUNED for p in parts):
+            continue
+        if not _is_pat_default(rel) or not parts:
+            return True
+        if any(fnmatch("./" + "/".join(parts), p) for p in PAT_FOLDER_PATTERNS):
+            return True
+    return False
 
 
 def _walk(base: Path, *, pat_default: bool = False) -> Iterator[Path]:
