@@ -23,7 +23,8 @@ is the working directory) and never write to any file:
   returns pytest's exit code, except 5 (nothing collected), which is 0.
 
 Settings come from the repository's pytest ini keys as the plugin reads them: ``panther_paths``,
-``panther_allow_extra_keys`` and ``panther_extra_keys`` (``pytest.ini``, ``pyproject.toml``
+``panther_allow_extra_keys``, ``panther_extra_keys``, ``panther_log_types`` and ``panther_strict``
+(findings Panther accepts are ``warning:`` lines unless it is set) (``pytest.ini``, ``pyproject.toml``
 ``[tool.pytest.ini_options]``, ``tox.ini`` or ``setup.cfg``).
 """
 from __future__ import annotations
