@@ -101,6 +101,7 @@ class PantherImports:
         self._path: list[str] = []
         self._modules_size = -1
         self._local_modules: list[str] = []
+        self._seen: set[str] = set()
         self._local_dirs: dict[str, bool] = {}
 
     def _is_local(self, entry: str) -> bool:
@@ -128,16 +129,17 @@ class PantherImports:
         return self._path
 
     def _hidden_modules(self) -> list[str]:
+        """Names in ``sys.modules`` loaded from the repository or the current directory (not global
+        helpers); only modules not seen before are looked at."""
         if len(sys.modules) != self._modules_size:
             self._modules_size = len(sys.modules)
-            local = []
-            for name, module in list(sys.modules.items()):
-                file = getattr(module, "__file__", None)
+            for name in [n for n in sys.modules if n not in self._seen]:
+                self._seen.add(name)
+                file = getattr(sys.modules[name], "__file__", None)
                 if not isinstance(file, str) or file in self.helper_files:
                     continue
                 if os.path.isabs(file) and self._is_local(os.path.dirname(file)):
-                    local.append(name)
-            self._local_modules = local
+                    self._local_modules.append(name)
         return self._local_modules
 
     @contextmanager
