@@ -105,6 +105,17 @@ def _lines(value: Any) -> list[str]:
     return [str(v).strip() for v in items if str(v).strip()]
 
 
+def ini_lines(root: Path, key: str) -> list[str]:
+    """A ``linelist`` ini key of the repository at ``root`` ([] when unset)."""
+    return _lines(ini_value(root, key))
+
+
+def ini_flag(root: Path, key: str) -> bool:
+    """A ``bool`` ini key of the repository at ``root`` (False when unset)."""
+    value = ini_value(root, key)
+    return value is True or str(value).strip().lower() in ("true", "1", "yes", "on")
+
+
 def _show(error: YamlError) -> str:
     """The error with its path relative to the working directory (pre-commit's view)."""
     path = error.path
@@ -145,7 +156,7 @@ def hook_validate(args: argparse.Namespace) -> int:
     options = ValidationOptions(
         allow_extra_keys=allow is True or str(allow).strip().lower() in ("true", "1", "yes", "on"),
         extra_keys_allowlist=frozenset(_lines(ini_value(root, "panther_extra_keys"))),
-        log_types=frozenset(_lines(ini_value(root, "panther_log_types"))),
+        log_types=frozenset(ini_lines(root, "panther_log_types")),
     )
     found = validate_repository(repo, options)
     # A two-file problem goes to the second file (path order); show it when it names a target.
@@ -163,8 +174,7 @@ def hook_validate(args: argparse.Namespace) -> int:
         error = _syntax_error(path)
         if error is not None:
             problems.append(error)
-    strict = str(ini_value(root, "panther_strict")).strip().lower() in ("true", "1", "yes", "on")
-    problems, suspicious = (problems, []) if strict else split(problems)
+    problems, suspicious = (problems, []) if ini_flag(root, "panther_strict") else split(problems)
     for warning in sorted(suspicious, key=lambda e: (e.path, e.line, e.col)):
         print(f"warning: {_show(warning)} {STRICT_NOTE}")
     for error in sorted(problems, key=lambda e: (e.path, e.line, e.col)):

@@ -16,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pytest_panther.cli.hook import ini_value
+from pytest_panther.cli.hook import ini_lines
 from pytest_panther.scaffold.detections import DEFAULT_FOLDERS
 from pytest_panther.scaffold.detections import KINDS
 from pytest_panther.scaffold.detections import NewDetection
@@ -85,8 +85,7 @@ def run(args: argparse.Namespace) -> int:
     kind = args.kind
     try:
         names = derive_names(args.name)
-        declared = ini_value(repository_root(Path.cwd()), "panther_log_types") or []
-        declared = declared.split() if isinstance(declared, str) else [str(v) for v in declared]
+        declared = ini_lines(repository_root(Path.cwd()), "panther_log_types")
         log_types = [validate_log_type(v, declared) for v in args.log_type]
         resource_types = [validate_resource_type(v) for v in args.resource_type]
     except InvalidName as exc:

@@ -23,7 +23,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pytest_panther.cli.hook import ini_value
+from pytest_panther.cli.hook import ini_flag
+from pytest_panther.cli.hook import ini_lines
 from pytest_panther.spec.crosscheck import validate_repository
 from pytest_panther.spec.findings import STRICT_NOTE
 from pytest_panther.spec.findings import split
@@ -73,12 +74,11 @@ def run_validate(args: argparse.Namespace) -> int:
         return 2
     repo = load_repository(root, tuple(args.folder) if args.folder else DEFAULT_PATHS)
     override_errors = _apply_overrides(repo.root, repo)
-    declared = ini_value(root, "panther_log_types") or []
     options = ValidationOptions(
         allow_extra_keys=args.allow_extra_keys, extra_keys_allowlist=frozenset(args.extra_key),
-        log_types=frozenset(declared.split() if isinstance(declared, str) else map(str, declared)),
+        log_types=frozenset(ini_lines(root, "panther_log_types")),
     )
-    strict = args.strict or str(ini_value(root, "panther_strict")).lower() in ("true", "1", "yes")
+    strict = args.strict or ini_flag(root, "panther_strict")
     problems = validate_repository(repo, options)
     for error in override_errors:
         problems.setdefault(Path(error.path), []).append(error)
