@@ -6,9 +6,9 @@ when possible. With ``PATHS`` (files or folders), only problems of files under t
 a ``.py`` path selects the specs whose ``Filename`` names it and is itself checked for syntax
 errors. Exit 0 when there is no problem, 1 otherwise, 2 for a path that does not exist.
 
-Files outside the spec folders (``--folder``, default
-:data:`~pytest_panther.spec.repository.DEFAULT_PATHS`), such as ``templates/`` scaffolds, are not
-specs and are never reported.
+Files outside the spec folders (``--folder``, else ini ``panther_paths``, else where PAT's default
+``pat test`` looks, as the plugin does: :data:`~pytest_panther.spec.repository.PAT_DEFAULT_PATH`),
+such as CI workflows, are not specs and are never reported.
 
 Override files (:mod:`pytest_panther.upstream.overrides`, folder ``overrides`` of
 ``[tool.pytest-panther.upstream]``) are applied before validating, so the patched specs are
@@ -28,7 +28,7 @@ from pytest_panther.cli.hook import ini_lines
 from pytest_panther.spec.crosscheck import validate_repository
 from pytest_panther.spec.findings import STRICT_NOTE
 from pytest_panther.spec.findings import split
-from pytest_panther.spec.repository import DEFAULT_PATHS
+from pytest_panther.spec.repository import PAT_DEFAULT_PATH
 from pytest_panther.spec.repository import Repository
 from pytest_panther.spec.repository import load_repository
 from pytest_panther.spec.validate import ValidationOptions
@@ -57,7 +57,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--strict", action="store_true",
                         help="findings Panther accepts (printed as warnings) fail too (same as --panther-strict, ini panther_strict)")
     parser.add_argument("--folder", action="append", default=None, metavar="DIR",
-                        help=f"spec folder relative to the root (repeatable; default: {', '.join(DEFAULT_PATHS)})")
+                        help="spec folder relative to the root (repeatable; default: ini panther_paths, else the "
+                             "folders PAT's default `pat test` reads, nested ones included)")
     parser.set_defaults(func=run_validate)
 
 
@@ -72,7 +73,7 @@ def run_validate(args: argparse.Namespace) -> int:
     if missing:  # a mistyped path must not read as "no problems"
         print(f"panther-gitops validate: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
-    repo = load_repository(root, tuple(args.folder) if args.folder else DEFAULT_PATHS)
+    repo = load_repository(root, tuple(args.folder or ini_lines(root, "panther_paths") or [PAT_DEFAULT_PATH]))
     override_errors = _apply_overrides(repo.root, repo)
     options = ValidationOptions(
         allow_extra_keys=args.allow_extra_keys, extra_keys_allowlist=frozenset(args.extra_key),
