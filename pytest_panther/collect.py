@@ -9,6 +9,7 @@ detection still runs.
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from collections.abc import Iterable
 from collections.abc import Iterator
@@ -26,13 +27,30 @@ from pytest_panther.spec.findings import split
 from pytest_panther.spec.model import Spec
 from pytest_panther.spec.model import TestCase
 
-__all__ = ["DetectionNode", "MinimumTestsItem", "ProblemItem", "PythonFile", "SpecFile", "TestCaseItem"]
+__all__ = ["DetectionNode", "ItemKind", "MinimumTestsItem", "ProblemItem", "PythonFile", "SpecFile", "TestCaseItem"]
+
+
+class ItemKind:
+    """What an item is, as the ``panther_kind`` attribute of items and their reports (it survives
+    pytest-xdist); never guessed from a node id, which a test name can imitate."""
+
+    TEST_CASE = "test_case"
+    VALIDATE = "validate"
+    DUPLICATE_TEST = "duplicate_test"
+    MINIMUM_TESTS = "minimum_tests"
+    #: A Python test file of the repository that does not import.
+    IMPORT = "import"
+
+
+#: In the skip reason of a ``[minimum tests]`` item that is listed, not failed (the summary lists it).
+LISTED_BELOW_MINIMUM = "listed, not failed"
+
 
 class PantherFailure(Exception):
     """A detection test failed; ``str()`` is the full report for a person."""
 
 
-def _shown(text: str, node: pytest.Node) -> str:
+def _shown(text: str, node: pytest.Item | pytest.Collector) -> str:
     """``text`` with absolute paths under the rootdir made relative to where pytest was run."""
     root = str(node.config.rootpath)
     here = node.config.invocation_params.dir
@@ -41,6 +59,11 @@ def _shown(text: str, node: pytest.Node) -> str:
     prefix = os.path.relpath(root, here)
     prefix = "" if prefix == "." else prefix + os.sep
     return text.replace(root + os.sep, prefix)
+
+
+def _relative(path: Path, config: pytest.Config) -> str:
+    """``path`` relative to the rootdir (as JUnit consumers expect), else as it is."""
+    return Path(path).relative_to(config.rootpath).as_posix() if Path(path).is_relative_to(config.rootpath) else str(path)
 
 
 class SpecFile(pytest.File):
@@ -123,6 +146,8 @@ class DetectionNode(pytest.Collector):
                 yield ProblemItem.from_parent(
                     self,
                     name=dup,
+                    kind=ItemKind.DUPLICATE_TEST,
+                    test_name=name,
                     nodeid=self._child_id(dup),
                     problems=[f"{self.spec.path}:{case.line}:1: duplicate test name {name!r} "
                               f"(first used on line {first.line}; test names must be unique per detection)"],
@@ -130,7 +155,9 @@ class DetectionNode(pytest.Collector):
                 continue
             seen[name] = case
             item = last = TestCaseItem.from_parent(self, name=name, nodeid=self._child_id(name), spec=self.spec, case=case)
-            if settings.skip_disabled and not self.spec.enabled:
+            if self.spec.excluded:  # an override says the fork does not run it
+                item.add_marker(pytest.mark.skip(reason=self.spec.excluded))
+            elif settings.skip_disabled and not self.spec.enabled:
                 item.add_marker(pytest.mark.skip(reason="detection disabled (--panther-skip-disabled)"))
             yield item
         if last is not None:
@@ -138,11 +165,16 @@ class DetectionNode(pytest.Collector):
         shortfall = minimum_tests_shortfall(self.spec, cases, settings.minimum_tests)
         if shortfall:
             name = "[minimum tests]"
-            item = MinimumTestsItem.from_parent(self, name=name, nodeid=self._child_id(name), message=shortfall)
-            item.user_properties.append(("panther_detection", self.spec.id))
-            if settings.skip_disabled and not self.spec.enabled:
-                item.add_marker(pytest.mark.skip(reason="detection disabled (--panther-skip-disabled)"))
-            yield item
+            check = MinimumTestsItem.from_parent(self, name=name, nodeid=self._child_id(name), message=shortfall)
+            check.user_properties.append(("panther_detection", self.spec.id))
+            listed = self.panther.minimum_tests_listed_only(self.spec)
+            if self.spec.excluded:  # an override says the fork does not run it
+                check.add_marker(pytest.mark.skip(reason=self.spec.excluded))
+            elif settings.skip_disabled and not self.spec.enabled:
+                check.add_marker(pytest.mark.skip(reason="detection disabled (--panther-skip-disabled)"))
+            elif listed is not None:  # a skip with the reason, so that it is listed, not failed
+                check.add_marker(pytest.mark.skip(reason=f"{listed} ({LISTED_BELOW_MINIMUM}): {shortfall.split(': ', 2)[-1]}"))
+            yield check
 
 
 def minimum_tests_shortfall(spec: Spec, cases: list[TestCase], minimum: int) -> str:
@@ -178,12 +210,19 @@ class TestCaseItem(pytest.Item):
     """One entry of a detection's ``Tests:``."""
 
     __test__ = False
+    panther_kind = ItemKind.TEST_CASE
 
     def __init__(self, *, spec: Spec, case: TestCase, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.spec = spec
         self.case = case
         self.user_properties.append(("panther_detection", spec.id))
+        if report.details_wanted(self.config):
+            # The spec file and line of the case (an override file for a case an override added), as
+            # JUnit properties; the node id starts with the spec file's path relative to the rootdir.
+            where = sys.intern(_relative(case.path, self.config) if case.path else self.nodeid.split("::", 1)[0])
+            self.user_properties += [("panther_file", where), ("panther_line", case.line)]
+        self.test_name = case.name
         #: The detection's last test case: its module is dropped afterwards (a run keeps one
         #: detection module alive at a time, not all ~1,000 of panther-analysis).
         self.releases_detection = False
@@ -194,11 +233,15 @@ class TestCaseItem(pytest.Item):
         return self.parent.panther
 
     def runtest(self) -> None:
+        alert: list[tuple[str, str]] | None = [] if report.details_wanted(self.config) else None
         try:
-            failure = run_item(self.panther, self.spec, self.case)
+            failure = run_item(self.panther, self.spec, self.case, alert)
         finally:
             if self.releases_detection:
                 self.panther.release(self.spec)
+        # What the alert would carry: JUnit properties, and -v / -rA output (report.alert_lines).
+        if alert:
+            self.user_properties.extend((f"{report.ALERT_PREFIX}{name}", output) for name, output in alert)
         if failure is not None:
             # Raised with the detection's own traceback, so that --pdb opens at its failing line.
             raise PantherFailure(failure).with_traceback(report.own_traceback(getattr(failure, "cause", None)))
@@ -215,9 +258,13 @@ class TestCaseItem(pytest.Item):
 class ProblemItem(pytest.Item):
     """Fails with validation problems (each ``path:line:col: message (hint)``)."""
 
-    def __init__(self, *, problems: list[str], **kwargs: Any) -> None:
+    def __init__(self, *, problems: list[str], kind: str = ItemKind.VALIDATE, test_name: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.problems = problems
+        self.panther_kind = kind
+        #: The test case name a duplicate-name item is about (None for other problems).
+        self.test_name = test_name
 
     def runtest(self) -> None:
         raise PantherFailure("\n".join(self.problems))
@@ -245,11 +292,11 @@ class PythonFile(pytest.Module):
                 pytest.skip(f"{self.path.name} imports panther_analysis_tool, which is not installed",
                             allow_module_level=True)
             message = f"{self.path}: could not be imported, so its tests did not run: {report.import_failure(cause)}"
-            return [ProblemItem.from_parent(self, name="import", problems=[message])]
+            return [ProblemItem.from_parent(self, name="import", problems=[message], kind=ItemKind.IMPORT)]
 
 
 class MinimumTestsItem(ProblemItem):
     """Fails when a detection has fewer tests than ``--panther-minimum-tests`` asks for."""
 
     def __init__(self, *, message: str, **kwargs: Any) -> None:
-        super().__init__(problems=[message], **kwargs)
+        super().__init__(problems=[message], kind=ItemKind.MINIMUM_TESTS, **kwargs)

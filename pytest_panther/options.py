@@ -1,6 +1,8 @@
 """Command-line options, ini keys and PAT's ``PANTHER_*`` environment variables, in one place.
 
-Precedence: command line, then environment variable (PAT's name where PAT has one), then ini.
+Precedence: command line, then environment variable (PAT's name where PAT has one), then ini
+(for the settings shared with ``panther-gitops``: :mod:`pytest_panther.config`, ini key then
+``[tool.pytest-panther]``).
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from pytest_panther.config import SettingsError
+from pytest_panther.config import read_settings
 from pytest_panther.spec.repository import PAT_DEFAULT_PATH
 
 __all__ = ["Filter", "Settings", "add_options", "parse_filter", "settings_from_config"]
@@ -107,6 +111,8 @@ class Settings:
     available_destinations: tuple[str, ...] = ()
     changed_since: str | None = None
     allow_network: bool = False
+    test_names: frozenset[str] = frozenset()
+    minimum_tests_on: tuple[str, ...] = ()
     #: Findings Panther accepts (warnings) fail too (``--panther-strict``, ini ``panther_strict``).
     strict: bool = False
     #: Log types the team declares besides the catalogue and ``Custom.*`` (ini ``panther_log_types``).
@@ -134,24 +140,35 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--panther-changed-since", default=None, metavar="REF",
                     help="run only detections affected by changes since git REF (specs, their .py, "
                          "global helpers they import, data models of their log types)")
+    group.addoption("--panther-test-name", action="append", default=[], metavar="NAME",
+                    help="run only the test cases with exactly this name, spaces included (repeatable; "
+                         "PAT --test-names)")
+    group.addoption("--panther-minimum-tests-on", action="append", default=[], metavar="PATH",
+                    help="fail only the detections whose spec or .py is among these files below the minimum "
+                         "tests; list the others (repeatable; the panther-test hook passes a commit's files)")
     group.addoption("--panther-allow-network", action="store_true", default=False,
                     help="let detection tests open network connections (off by default)")
     group.addoption("--panther-strict", action="store_true", default=None,
                     help="fail on findings Panther accepts but that look wrong (pytest warnings otherwise; "
                          "ini panther_strict)")
-    parser.addini("panther_strict", "fail on validation warnings too", type="bool", default=False)
-    parser.addini("panther_log_types", "log types of your own (besides Panther's catalogue and Custom.*)",
-                  type="linelist", default=[])
-    parser.addini("panther_paths", "folders (relative to rootdir) holding analysis specs (default: where PAT's "
-                  "default `pat test` looks: the root and every folder matching *rules*, *policies*, *queries*, …)",
-                  type="linelist", default=[PAT_DEFAULT_PATH])
-    parser.addini("panther_minimum_tests", "minimum tests per detection", default="0")
+    # The keys shared with `panther-gitops validate` and the hooks default to None (unset), so that
+    # pytest_panther.config can fall back to [tool.pytest-panther] as those tools do.
+    parser.addini("panther_paths", "folders (relative to rootdir) holding analysis specs (or [tool.pytest-panther] "
+                  "paths; default: where PAT's `pat test` looks, nested folders included)", type="linelist",
+                  default=None)
+    parser.addini("panther_strict", "validation warnings (findings Panther accepts) fail too "
+                  "(or [tool.pytest-panther] strict)", type="bool", default=None)
+    parser.addini("panther_log_types", "log types known besides Panther's catalogue and Custom.* "
+                  "(or [tool.pytest-panther] log_types)", type="linelist", default=None)
+    parser.addini("panther_minimum_tests", "minimum tests per detection (or [tool.pytest-panther] minimum_tests)",
+                  default=None)
     parser.addini("panther_filter", "filters, one per line", type="linelist", default=[])
     parser.addini("panther_skip_disabled", "skip disabled detections", type="bool", default=False)
     parser.addini("panther_fresh_module", "fresh module per test", type="bool", default=False)
-    parser.addini("panther_allow_extra_keys", "allow unknown top-level spec keys", type="bool", default=False)
-    parser.addini("panther_extra_keys", "top-level keys always allowed (organisation metadata)",
-                  type="linelist", default=[])
+    parser.addini("panther_allow_extra_keys", "allow unknown top-level spec keys "
+                  "(or [tool.pytest-panther] allow_extra_keys)", type="bool", default=None)
+    parser.addini("panther_extra_keys", "top-level keys always allowed, e.g. organisation metadata "
+                  "(or [tool.pytest-panther] extra_keys)", type="linelist", default=None)
     parser.addini("panther_secrets_file", "JSON file: secret name -> value for detection tests", default="")
     parser.addini("panther_available_destinations", "destination names", type="linelist", default=[])
 
@@ -173,8 +190,12 @@ def settings_from_config(config: pytest.Config) -> Settings:
     def pick(cli: Any, env: Any, ini: Any) -> Any:
         return cli if cli is not None else env if env is not None else ini
 
+    try:
+        shared = read_settings(config.rootpath, ini=config.getini)
+    except SettingsError as exc:
+        raise pytest.UsageError(str(exc)) from None
     env_min = os.environ.get("PANTHER_MINIMUM_TESTS")
-    minimum = pick(opt.panther_minimum_tests, env_min, config.getini("panther_minimum_tests"))
+    minimum = pick(opt.panther_minimum_tests, env_min, shared.minimum_tests)
     try:
         minimum = int(minimum)
     except ValueError:
@@ -202,19 +223,21 @@ def settings_from_config(config: pytest.Config) -> Settings:
     destinations = pick(opt.panther_available_destination, env_dest.split(",") if env_dest else None,
                         config.getini("panther_available_destinations"))
     return Settings(
-        paths=tuple(config.getini("panther_paths")),
+        paths=shared.paths,
         minimum_tests=minimum,
         filters=tuple(filters),
         skip_disabled=bool(pick(opt.panther_skip_disabled, _env_bool("PANTHER_SKIP_DISABLED_TESTS"),
                                 config.getini("panther_skip_disabled"))),
         fresh_module=bool(pick(opt.panther_fresh_module, None, config.getini("panther_fresh_module"))),
         allow_extra_keys=bool(pick(opt.panther_allow_extra_keys, _env_bool("PANTHER_IGNORE_EXTRA_KEYS"),
-                                   config.getini("panther_allow_extra_keys"))),
-        extra_keys_allowlist=frozenset(config.getini("panther_extra_keys")),
+                                   shared.allow_extra_keys)),
+        extra_keys_allowlist=shared.extra_keys,
         secrets=secrets,
         available_destinations=tuple(destinations or ()),
         changed_since=opt.panther_changed_since,
         allow_network=bool(opt.panther_allow_network),
-        strict=bool(pick(opt.panther_strict, None, config.getini("panther_strict"))),
-        log_types=frozenset(config.getini("panther_log_types")),
+        test_names=frozenset(opt.panther_test_name),
+        minimum_tests_on=tuple(opt.panther_minimum_tests_on),
+        strict=bool(pick(opt.panther_strict, None, shared.strict)),
+        log_types=shared.log_types,
     )

@@ -5,6 +5,7 @@ repository collects every test case of every detection.
 """
 from __future__ import annotations
 
+import shutil
 from collections.abc import Generator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from pytest_panther.collect import SpecFile
 from pytest_panther.collect import TestCaseItem
 from pytest_panther.options import add_options
 from pytest_panther.options import settings_from_config
+from pytest_panther.report import alert_lines
 from pytest_panther.selection import apply_selection
 from pytest_panther.selection import without_tests
 from pytest_panther.session import PantherSession
@@ -55,6 +57,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SUMMARY] = summary
     # A plugin object, so that its pytest_runtest_logreport also sees xdist workers' reports.
     config.pluginmanager.register(summary, "panther-summary")
+    if config.get_verbosity() >= 1:
+        config.pluginmanager.register(_AlertEcho(config), "panther-alert-echo")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -95,10 +99,37 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    kind = getattr(item, "panther_kind", None)
+    if kind is not None:
+        report.panther_kind = kind  # type: ignore[attr-defined]  # read by the summary, kept by xdist
     if isinstance(item, TestCaseItem) and report.when == "call":
+        shown = alert_lines(report.user_properties, None)
+        if shown and report.passed:  # -rP / -rA show it among the passes
+            report.sections.append(("panther alert", "\n".join(shown)))
         failure = str(report.longrepr) if report.failed else None
         item.config.hook.pytest_panther_test_case_result(item=item, passed=report.passed, failure=failure)
     return report
+
+
+class _AlertEcho:
+    """With ``-v``, what the alert of a passing alerting test case would carry, under its PASSED
+    line (each value cut to the terminal width; ``-vv`` shows them whole). A plugin object, so
+    that it also sees pytest-xdist workers' reports."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(trylast=True)  # after the terminal reporter wrote PASSED
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call" or not report.passed or not report.user_properties:
+            return
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is None:
+            return
+        width = None if self.config.get_verbosity() > 1 else max(shutil.get_terminal_size().columns - 4, 40)
+        lines = alert_lines(report.user_properties, width)
+        if lines:  # left open, as pytest leaves the PASSED line: its next write ends it
+            terminal.write("".join(f"\n    {line}" for line in lines))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:

@@ -21,14 +21,49 @@ from pytest_panther.spec.model import Spec
 from pytest_panther.spec.model import TestCase
 
 __all__ = [
-    "case_problem", "correlation_failure", "import_failure", "internal_error", "missing_module", "own_traceback",
-    "setup_failure", "verdict_failure",
+    "ALERT_PREFIX", "alert_lines", "details_wanted", "case_problem", "correlation_failure", "import_failure",
+    "internal_error", "missing_module", "own_traceback", "setup_failure", "verdict_failure",
 ]
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent)
 _LIBRARY_DIRS = tuple(
     {str(Path(p).resolve()) for key in ("stdlib", "platstdlib", "purelib", "platlib") if (p := sysconfig.get_paths().get(key))}
 )
+
+
+#: Prefix of the user properties (and JUnit properties) that hold what an alert would carry.
+ALERT_PREFIX = "panther_alert_"
+
+
+_DETAILS_WANTED = pytest.StashKey[bool]()
+
+
+def details_wanted(config: pytest.Config) -> bool:
+    """Whether something shows per-case details (what the alert would carry, the spec file and
+    line): ``-v``, ``-rA``/``-rP``, a JUnit report or a report log. Otherwise they are not kept
+    as user properties (about 5 MB of peak memory on panther-analysis)."""
+    wanted = config.stash.get(_DETAILS_WANTED, None)
+    if wanted is None:
+        chars = str(getattr(config.option, "reportchars", "") or "")
+        wanted = config.stash[_DETAILS_WANTED] = bool(
+            config.get_verbosity() >= 1 or "A" in chars or "P" in chars
+            or getattr(config.option, "xmlpath", None) or getattr(config.option, "reportlog", None)
+        )
+    return wanted
+
+
+def alert_lines(properties: list[tuple[str, object]], width: int | None) -> list[str]:
+    """What the alert of a test case would carry, one ``name: output`` line per function that
+    produced a value (title, dedup, alert_context, …, in PAT's order), as PAT prints it for every
+    alerting test; each line cut to ``width`` characters when given."""
+    lines = []
+    for key, value in properties:
+        if key.startswith(ALERT_PREFIX):
+            line = f"{key.removeprefix(ALERT_PREFIX)}: {value}"
+            if width is not None and len(line) > width:
+                line = line[: max(width - 1, 10)] + "…"
+            lines.append(line)
+    return lines
 
 
 def _where(spec: Spec, case: TestCase) -> str:

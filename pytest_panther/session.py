@@ -38,6 +38,8 @@ from pytest_panther.upstream.config import ConfigError
 from pytest_panther.upstream.config import read_config
 from pytest_panther.upstream.overrides import apply_overrides
 from pytest_panther.upstream.overrides import load_overrides
+from pytest_panther.upstream.untouched import Untouched
+from pytest_panther.upstream.untouched import untouched_upstream
 
 __all__ = ["PantherSession"]
 
@@ -195,6 +197,24 @@ class PantherSession:
         if compiled is None:
             compiled = self._correlation[spec.path] = compile_correlation(spec)
         return compiled
+
+    @cached_property
+    def _untouched(self) -> Untouched | None:
+        return untouched_upstream(self.root)
+
+    def minimum_tests_listed_only(self, spec: Spec) -> str | None:
+        """Why ``spec``, below the minimum tests, is listed rather than failed, or None (it fails):
+        ``--panther-minimum-tests-on`` names files and none is the spec or its ``.py`` (the
+        ``panther-test`` hook: a detection the commit does not touch), or it is an upstream
+        detection of a fork, unchanged since the base release. Asked only below the minimum."""
+        files = {spec.path.resolve()} | ({spec.python_path.resolve()} if spec.python_path is not None else set())
+        scope = self.settings.minimum_tests_on
+        if scope and not files & {Path(self.root, p).resolve() for p in scope}:
+            return "not touched by this change"
+        untouched = self._untouched
+        if untouched is not None and files <= untouched.files:
+            return f"upstream detection, unchanged since {untouched.base}"
+        return None
 
     def test_cases_of(self, spec: Spec) -> list[TestCase]:
         """Tests of a derived detection without its own ``Tests`` are its base's (PAT)."""

@@ -11,6 +11,9 @@ from dataclasses import field
 
 import pytest
 
+from pytest_panther.collect import LISTED_BELOW_MINIMUM
+from pytest_panther.collect import ItemKind
+
 __all__ = ["Summary"]
 
 
@@ -23,26 +26,32 @@ class Summary:
     #: None when -k/-m/--lf selected the items (no honest list of untested detections exists).
     without_tests: list[str] | None = field(default_factory=list)
     below_minimum: dict[str, str] = field(default_factory=dict)
+    #: Detections below the minimum that are listed, not failed -> why (not touched by the change
+    #: the hook tests; an upstream detection of a fork, unchanged since the base release).
+    listed_below_minimum: dict[str, str] = field(default_factory=dict)
     invalid: set[str] = field(default_factory=set)
     invalid_files: set[str] = field(default_factory=set)
     #: Spec files with tests that PAT's default walk finds but ``panther_paths`` leaves out.
     outside_paths: list[str] = field(default_factory=list)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        properties = dict(report.user_properties)
+        properties = {str(k): str(v) for k, v in report.user_properties}
         if report.when == "call" and report.failed and "panther_problem_file" in properties:
             self.invalid_files.add(properties["panther_problem_file"])
         detection = properties.get("panther_detection")
         if detection is None:
             return
         if report.when == "call" or (report.when == "setup" and not report.passed):
-            if report.nodeid.endswith("::validate"):
+            kind = getattr(report, "panther_kind", None)
+            if kind == ItemKind.VALIDATE:
                 if report.failed:
                     self.invalid.add(detection)
                 return
-            if report.nodeid.endswith("::[minimum tests]"):
+            if kind == ItemKind.MINIMUM_TESTS:
                 if report.failed:
                     self.below_minimum[detection] = _message(report)
+                elif report.skipped and isinstance(report.longrepr, tuple) and LISTED_BELOW_MINIMUM in report.longrepr[2]:
+                    self.listed_below_minimum[detection] = report.longrepr[2].removeprefix("Skipped: ").split(" (")[0]
                 return
             self.outcomes[detection].append(report.outcome)
             if report.skipped and isinstance(report.longrepr, tuple):
@@ -60,6 +69,8 @@ class Summary:
         head += f"; test cases run: {cases}"
         if self.below_minimum:
             head += f"; below minimum tests: {len(self.below_minimum)}"
+        if self.listed_below_minimum:
+            head += f"; below minimum, not failed: {len(self.listed_below_minimum)}"
         if self.invalid_files:
             head += f"; invalid specs: {len(self.invalid_files)}"
         if self.outside_paths:
@@ -81,6 +92,11 @@ class Summary:
                        + ", ".join(self.outside_paths))
         for detection, message in sorted(self.below_minimum.items()):
             out.append(f"below minimum: {detection}: {message.split(': ', 2)[-1]}")
+        listed: dict[str, list[str]] = defaultdict(list)
+        for detection, why in self.listed_below_minimum.items():
+            listed[why].append(detection)
+        for why, ids in sorted(listed.items()):
+            out.append(f"below minimum, not failed ({why}): {len(ids)}: " + ", ".join(sorted(ids)))
         return out
 
 

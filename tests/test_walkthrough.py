@@ -172,7 +172,8 @@ def test_walkthrough_from_an_empty_folder(user_venv: Venv, tmp_path: Path) -> No
     assert deployed["body"] == (project / "rules" / "custom_new_admin_user.py").read_text()
     assert sorted(state["rules"]) == ["Custom.NewAdminUser", "Example.IAM.AccessKeyForOtherUser"]
     assert sorted(state["policies"]) == ["Example.S3.BucketVersioning"]
-    assert sorted(state["globals"]) == ["team_context"]
+    # The helper, and the sync's record of what this repository deployed (docs/reference.md, sync).
+    assert sorted(state["globals"]) == ["panther_gitops_manifest__default", "team_context"]
     assert "up to date" in out
     # The token is never written into the repository (hooks, refs, logs).
     for path in project.rglob("*"):

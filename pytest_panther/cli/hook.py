@@ -20,36 +20,38 @@ is the working directory) and never write to any file:
   validated too. A bad upstream setting is reported on ``pyproject.toml``.
 * ``test`` runs pytest in-process on the detections the change affects
   (:func:`pytest_panther.select.affected_spec_files`), with ``-q -p no:cacheprovider``, and
-  returns pytest's exit code, except 5 (nothing collected), which is 0.
+  returns pytest's exit code, except 5 (nothing collected), which is 0. The minimum-tests setting
+  fails only the detections whose spec or ``.py`` is among FILES (``--panther-minimum-tests-on``);
+  the others below it are listed.
 
-Settings come from the repository's pytest ini keys as the plugin reads them: ``panther_paths``,
-``panther_allow_extra_keys``, ``panther_extra_keys``, ``panther_log_types`` and ``panther_strict``
-(findings Panther accepts are ``warning:`` lines unless it is set) (``pytest.ini``, ``pyproject.toml``
-``[tool.pytest.ini_options]``, ``tox.ini`` or ``setup.cfg``).
+Settings (``panther_paths``, ``panther_allow_extra_keys``, ``panther_extra_keys``,
+``panther_minimum_tests``, ``panther_log_types``, ``panther_strict``) are read as the plugin reads
+them (:mod:`pytest_panther.config`: the pytest ini keys, then ``[tool.pytest-panther]`` of
+``pyproject.toml``). Findings Panther accepts are ``warning:`` lines unless ``strict`` is set.
 """
 from __future__ import annotations
 
 import argparse
 import ast
-import configparser
 import os
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
+from pytest_panther.config import RepositorySettings
+from pytest_panther.config import SettingsError
+from pytest_panther.config import read_settings
 from pytest_panther.select import GitError
 from pytest_panther.select import SpecIndex
 from pytest_panther.select import affected_spec_files
 from pytest_panther.select import changed_files
 from pytest_panther.spec.findings import STRICT_NOTE
 from pytest_panther.spec.findings import split
-from pytest_panther.spec.repository import PAT_DEFAULT_PATH
 from pytest_panther.spec.repository import Repository
 from pytest_panther.spec.repository import in_spec_paths
 from pytest_panther.spec.yaml import YamlError
 
-__all__ = ["hook_test", "hook_validate", "ini_value", "register"]
+__all__ = ["hook_test", "hook_validate", "register"]
 
 #: pytest's "no tests were collected" exit code (``pytest.ExitCode.NO_TESTS_COLLECTED``).
 _NO_TESTS = 5
@@ -72,48 +74,13 @@ def register(subparsers: Any) -> None:
     test.set_defaults(func=hook_test)
 
 
-_INI_FILES = (("pytest.ini", "pytest"), (".pytest.ini", "pytest"), ("pyproject.toml", ""),
-              ("tox.ini", "pytest"), ("setup.cfg", "tool:pytest"))
-
-
-def ini_value(root: Path, key: str) -> str | list[str] | bool | None:
-    """The pytest ini ``key`` of the repository at ``root``: from the first config file, in
-    pytest's order, that has a pytest section (https://docs.pytest.org/en/stable/reference/customize.html);
-    None when unset. Unreadable files are skipped."""
-    for name, section in _INI_FILES:
-        path = root / name
-        if not path.is_file():
-            continue
-        try:
-            if name == "pyproject.toml":
-                tool = tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {})
-                options = tool.get("pytest", {}).get("ini_options") if isinstance(tool, dict) else None
-                if isinstance(options, dict):
-                    return options.get(key)
-                continue
-            parser = configparser.ConfigParser(interpolation=None)
-            parser.read(path, encoding="utf-8")
-        except (OSError, ValueError, configparser.Error):
-            continue
-        if parser.has_section(section):
-            return parser.get(section, key, fallback=None)
-    return None
-
-
-def _lines(value: Any) -> list[str]:
-    items = value.splitlines() if isinstance(value, str) else value if isinstance(value, list) else []
-    return [str(v).strip() for v in items if str(v).strip()]
-
-
-def ini_lines(root: Path, key: str) -> list[str]:
-    """A ``linelist`` ini key of the repository at ``root`` ([] when unset)."""
-    return _lines(ini_value(root, key))
-
-
-def ini_flag(root: Path, key: str) -> bool:
-    """A ``bool`` ini key of the repository at ``root`` (False when unset)."""
-    value = ini_value(root, key)
-    return value is True or str(value).strip().lower() in ("true", "1", "yes", "on")
+def _settings(root: Path) -> RepositorySettings | None:
+    """The repository's settings as the plugin reads them; None (after saying why) when invalid."""
+    try:
+        return read_settings(root)
+    except SettingsError as exc:
+        print(f"panther-gitops hook: {exc}", file=sys.stderr)
+        return None
 
 
 def _show(error: YamlError) -> str:
@@ -141,7 +108,10 @@ def _syntax_error(path: Path) -> YamlError | None:
 def hook_validate(args: argparse.Namespace) -> int:
     """``panther-gitops hook validate FILES...``: 0 when the files concerned are valid, else 1."""
     root = (args.root or Path.cwd()).resolve()
-    paths = tuple(_lines(ini_value(root, "panther_paths"))) or (PAT_DEFAULT_PATH,)
+    settings = _settings(root)
+    if settings is None:
+        return 1
+    paths = settings.paths
     index = SpecIndex(root, paths)
     given = [Path(f) for f in args.filenames]
     targets = index.spec_files_for(given)
@@ -152,12 +122,8 @@ def hook_validate(args: argparse.Namespace) -> int:
     from pytest_panther.spec.crosscheck import validate_repository
     from pytest_panther.spec.validate import ValidationOptions
 
-    allow = ini_value(root, "panther_allow_extra_keys")
-    options = ValidationOptions(
-        allow_extra_keys=allow is True or str(allow).strip().lower() in ("true", "1", "yes", "on"),
-        extra_keys_allowlist=frozenset(_lines(ini_value(root, "panther_extra_keys"))),
-        log_types=frozenset(ini_lines(root, "panther_log_types")),
-    )
+    options = ValidationOptions(allow_extra_keys=settings.allow_extra_keys, extra_keys_allowlist=settings.extra_keys,
+                                log_types=settings.log_types)
     found = validate_repository(repo, options)
     # A two-file problem goes to the second file (path order); show it when it names a target.
     names = [f"{_relative(path, root)}:" for path in targets]
@@ -174,7 +140,7 @@ def hook_validate(args: argparse.Namespace) -> int:
         error = _syntax_error(path)
         if error is not None:
             problems.append(error)
-    problems, suspicious = (problems, []) if ini_flag(root, "panther_strict") else split(problems)
+    problems, suspicious = (problems, []) if settings.strict else split(problems)
     for warning in sorted(suspicious, key=lambda e: (e.path, e.line, e.col)):
         print(f"warning: {_show(warning)} {STRICT_NOTE}")
     for error in sorted(problems, key=lambda e: (e.path, e.line, e.col)):
@@ -260,7 +226,10 @@ def hook_test(args: argparse.Namespace) -> int:
     """``panther-gitops hook test FILES...``: pytest's exit code on the affected detections
     (0 when none is affected)."""
     root = (args.root or Path.cwd()).resolve()
-    paths = tuple(_lines(ini_value(root, "panther_paths"))) or (PAT_DEFAULT_PATH,)
+    settings = _settings(root)
+    if settings is None:
+        return 1
+    paths = settings.paths
     changed = [Path(f) for f in args.filenames]
     if args.staged_deletions:
         changed += _staged_deletions(root)
@@ -279,7 +248,11 @@ def hook_test(args: argparse.Namespace) -> int:
     load = "\n".join(_relative(p, index.root) for p in needed)
     cwd = Path.cwd()
     argv = [os.path.relpath(p) if p.is_relative_to(cwd) else str(p) for p in sorted(specs)]
-    argv += ["-q", "-p", "no:cacheprovider", f"--rootdir={root}", "-o", f"panther_paths={load}", *args.pytest_arg]
+    argv += ["-q", "-p", "no:cacheprovider", f"--rootdir={root}", "-o", f"panther_paths={load}"]
+    # The minimum-tests setting fails the detections the change touches; the others it affects
+    # (through a global helper or a data model) are listed.
+    argv += [f"--panther-minimum-tests-on={(cwd / path).resolve()}" for path in changed]
+    argv += args.pytest_arg
     sys.stdout.flush()
     code = int(pytest.main(argv))
     return 0 if code == _NO_TESTS else code

@@ -3,7 +3,9 @@
 Lays the skeleton (:mod:`pytest_panther.scaffold.layout`) out into DIR (default: the current
 folder), which may be empty or an existing repository: a path that exists is never overwritten and
 is reported as skipped. Runs ``git init`` when DIR is not in a git work tree. With ``--upstream``,
-runs ``panther-gitops upstream init --url URL --no-commit`` in DIR when that command is installed, or prints it.
+runs ``panther-gitops upstream init --url URL --no-commit`` in DIR when that command is installed, or prints it,
+and, when DIR kept its own ``pyproject.toml``, adds ``[tool.pytest-panther] minimum_tests = 2`` to it
+unless a minimum is set (lines are only added, as ``upstream init`` does).
 
 Exit codes: 0 done (even if every file was skipped), 1 a problem (DIR is a file, git or the
 upstream step failed), 2 usage.
@@ -16,14 +18,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pytest_panther.config import SettingsError
+from pytest_panther.config import add_minimum_tests
 from pytest_panther.scaffold.layout import LayoutError
 from pytest_panther.scaffold.layout import ensure_git_repository
 from pytest_panther.scaffold.layout import lay_out
 
 __all__ = ["register", "run"]
 
+#: The template's ``[tool.pytest-panther] minimum_tests`` (a test that alerts, one that does not).
+MINIMUM_TESTS = 2
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "init",
         help="lay out the detections repository template (never overwrites)",
@@ -67,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
     status = 0
     if args.upstream:
         status = _upstream(destination, args.upstream)
+        if status == 0 and "pyproject.toml" in {p.path for p in placed if p.status == "skipped"}:
+            status = _minimum_tests(destination)
     print(f"{created} files created, {skipped} skipped" + (", new git repository" if created_repo else ""))
     _next_steps(destination)
     return status
@@ -92,9 +101,25 @@ def _upstream(destination: Path, url: str) -> int:
     return 0
 
 
+def _minimum_tests(destination: Path) -> int:
+    """The fork kept its own ``pyproject.toml``: give it the template's minimum-tests setting, so
+    pytest, the hooks and CI block under-tested detections of the fork (untouched upstream ones
+    are listed, not failed). Same edit policy as ``upstream init``'s: lines are only added."""
+    try:
+        added = add_minimum_tests(destination, MINIMUM_TESTS)
+    except (SettingsError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if added:
+        print(f"  added [tool.pytest-panther] minimum_tests = {MINIMUM_TESTS} to pyproject.toml (upstream detections "
+              "the fork does not change are listed below the minimum, not failed)")
+    return 0
+
+
 #: Files an existing repository often has already, and what to take over from the template's copy.
 _MERGE_HINTS: dict[str, str] = {
-    "pyproject.toml": "add pytest-panther and pre-commit to its dependencies",
+    "pyproject.toml": "add pytest-panther and pre-commit to its dependencies, and the [tool.pytest-panther] table "
+                      "(minimum_tests)",
     ".pre-commit-config.yaml": "add the panther-* hooks and default_install_hook_types",
     ".gitignore": "ignore .venv/, __pycache__/ and reports/",
 }

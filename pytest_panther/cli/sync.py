@@ -1,6 +1,8 @@
 """``panther-gitops sync plan|apply|status|hook``: deploy the committed detections to Panther.
 
 * ``plan``   — what ``apply`` would do (creates, updates with a field diff, guarded deletes);
+  ``plan`` and ``apply`` refuse a HEAD that is not on the target's deploy branch (or detached)
+  unless ``--any-branch`` is given;
 * ``apply``  — do it; exit 1 when a call failed or a spec has errors (the synced ref stays put);
   holds the same lock as the hooks, so a hook and a manual apply never sync at once;
 * ``status`` — target, deploy branch, synced commit and how far HEAD is ahead (no network);
@@ -33,7 +35,7 @@ def register(subparsers: Any) -> None:
             "PANTHER_API_HOST and PANTHER_API_TOKEN, or [tool.pytest-panther.targets.<name>] in "
             "pyproject.toml. The last synced commit is kept in refs/panther/<target>/synced. "
             "HTTP tuning: PANTHER_SYNC_TIMEOUT, PANTHER_SYNC_RETRIES, PANTHER_SYNC_BACKOFF, "
-            "PANTHER_SYNC_MAX_BACKOFF."
+            "PANTHER_SYNC_MAX_BACKOFF, PANTHER_SYNC_MAX_RETRY_AFTER."
         ),
     )
     actions = parser.add_subparsers(dest="sync_action", metavar="ACTION")
@@ -47,6 +49,8 @@ def register(subparsers: Any) -> None:
         common(sub)
         sub.add_argument("--refresh", action="store_true", help="compare with what the deployment holds")
         sub.add_argument("--prune", action="store_true", help="also delete objects this repository does not define (implies --refresh)")
+        sub.add_argument("--any-branch", action="store_true",
+                         help="use HEAD even when it is not on the target's deploy branch (or is detached)")
         sub.set_defaults(func=_plan_or_apply, apply=name == "apply")
     sub = actions.add_parser("status", help="synced commit per target (no network)")
     common(sub)
@@ -66,6 +70,7 @@ def _repo(args: argparse.Namespace) -> Path:
 def _plan_or_apply(args: argparse.Namespace) -> int:
     from pytest_panther.sync.hooks import LockTimeout
     from pytest_panther.sync.hooks import sync_lock
+    from pytest_panther.sync.run import branch_refusal
     from pytest_panther.sync.run import repo_targets
     from pytest_panther.sync.run import sync_target
     from pytest_panther.sync.selection import SelectionError
@@ -75,6 +80,10 @@ def _plan_or_apply(args: argparse.Namespace) -> int:
     repo = _repo(args)
     try:
         target = select_target(repo_targets(repo), args.target)
+        refusal = None if args.any_branch else branch_refusal(repo, target)
+        if refusal:
+            print(f"panther-gitops sync: {refusal}", file=sys.stderr)
+            return 1
         with sync_lock(repo) if args.apply else contextlib.nullcontext():
             plan, summary = sync_target(
                 repo, target, refresh=args.refresh, prune=args.prune, dry_run=not args.apply,
@@ -94,6 +103,8 @@ def _plan_or_apply(args: argparse.Namespace) -> int:
     if summary is None:
         return 1 if plan.errors else 0
     print(summary.render())
+    for note in summary.notes:
+        print(f"note: {note}", file=sys.stderr)
     for line in summary.failures:
         print(f"  failed: {line}", file=sys.stderr)
     if plan.errors:
@@ -112,7 +123,9 @@ def _status(args: argparse.Namespace) -> int:
     from pytest_panther.sync.run import repo_targets
     from pytest_panther.sync.state import read_pending
     from pytest_panther.sync.state import read_synced
+    from pytest_panther.sync.state import read_synced_host
     from pytest_panther.sync.targets import TargetError
+    from pytest_panther.sync.targets import same_host
 
     repo = _repo(args)
     try:
@@ -130,7 +143,10 @@ def _status(args: argparse.Namespace) -> int:
     print(f"HEAD {head[:12] if head else '(no commit)'} on {branch or 'a detached HEAD'}")
     for target in targets.values():
         synced = read_synced(repo, target.name)
-        if synced is None:
+        recorded = read_synced_host(repo, target.name) if synced else None
+        if recorded is not None and not same_host(recorded, target.host):
+            state = f"synced to {recorded}, not this host (the next apply is a full first sync)"
+        elif synced is None:
             state = "never synced (the first apply compares with the deployment)"
         elif synced == head:
             state = f"up to date at {synced[:12]}"
@@ -139,7 +155,7 @@ def _status(args: argparse.Namespace) -> int:
         else:
             ahead = git(repo, "rev-list", "--count", f"{synced}..{head}") if head else "?"
             state = f"synced at {synced[:12]}; HEAD is {ahead} commit(s) ahead"
-        pending = read_pending(repo, target.name)
+        pending = read_pending(repo, target.name, target.host)
         if pending:
             state += f"; {len(pending)} object(s) written by an unfinished sync (the next apply finishes it)"
         token = "set" if target.token_env in os.environ else "NOT SET"

@@ -2,8 +2,9 @@
 detection repository (panther-analysis) current without losing customisations.
 
 The work is in :mod:`pytest_panther.upstream`; this module parses arguments and prints.
-Exit codes: 0 ok; 1 a problem to fix (conflict, failing tests, orphaned override, git error);
-2 usage (not a git work tree).
+Exit codes: 0 ok (``migrate-edits``: also when some edits cannot become overrides; they are
+listed and stay as commits); 1 a problem to fix (conflict, failing tests, orphaned override, git
+error); 2 usage (not a git work tree).
 """
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ def register(subparsers: Any) -> None:
     init.add_argument("--no-commit", action="store_true", help="leave the pyproject.toml change uncommitted")
     status = sub.add_parser("status", help="base release, newer releases, customisations, conflicts ahead")
     status.add_argument("--no-fetch", action="store_true", help="use the tags already fetched")
+    status.add_argument("--tag", metavar="vX.Y.Z", help="predict the pull onto this release (default: the newest)")
     status.add_argument("--json", action="store_true", help="print the status as JSON (base, newer, latest, edits, overrides, ...)")
     pull_parser = sub.add_parser("pull", help="rebase the fork onto an upstream release and run the affected tests")
     pull_parser.add_argument("--tag", metavar="vX.Y.Z", help="release to rebase onto (default: the newest)")
@@ -75,7 +77,7 @@ def run_upstream(args: argparse.Namespace) -> int:
         if command == "status":
             if not args.no_fetch:
                 fetch_tags(git, config)
-            report = collect_status(git, config)
+            report = collect_status(git, config, args.tag)
             if args.json:
                 print(json.dumps(status_json(report), indent=2, sort_keys=True))
             else:
@@ -97,10 +99,12 @@ def run_upstream(args: argparse.Namespace) -> int:
         for line in result_m.skipped:
             print(f"not migrated: {line}")
         if result_m.commit:
-            print(f"committed {result_m.commit[:12]}: the next `upstream pull` replays no in-place YAML edits")
+            print(f"committed {result_m.commit[:12]}: the next `upstream pull` replays no migrated edit")
         elif not result_m.migrated:
-            print("no in-place YAML edits to migrate")
-        return 1 if result_m.skipped else 0
+            print("no in-place YAML edits or deletions to migrate")
+        if result_m.skipped:
+            print(f"{len(result_m.skipped)} edit(s) stay as your commits; `upstream status` shows which ones the next pull stops on")
+        return 0  # done: what can be an override is one (docs/reference.md, exit codes)
     except (ConfigError, GitError, PullError, RuntimeError) as exc:
         print(f"panther-gitops upstream {command}: {exc}", file=sys.stderr)
         return 1

@@ -6,9 +6,13 @@ when possible. With ``PATHS`` (files or folders), only problems of files under t
 a ``.py`` path selects the specs whose ``Filename`` names it and is itself checked for syntax
 errors. Exit 0 when there is no problem, 1 otherwise, 2 for a path that does not exist.
 
-Files outside the spec folders (``--folder``, else ini ``panther_paths``, else where PAT's default
-``pat test`` looks, as the plugin does: :data:`~pytest_panther.spec.repository.PAT_DEFAULT_PATH`),
-such as CI workflows, are not specs and are never reported.
+Files outside the spec folders (``--folder``, default the ``panther_paths`` setting, else where
+PAT's default ``pat test`` looks, as the plugin does: :data:`~pytest_panther.spec.repository.PAT_DEFAULT_PATH`),
+such as CI workflows, are not specs and are never reported. The settings shared with pytest
+(``panther_paths``, ``panther_allow_extra_keys``, ``panther_extra_keys``, ``panther_log_types``,
+``panther_strict``) are read as the plugin reads them (:mod:`pytest_panther.config`);
+``--allow-extra-keys``, ``--extra-key`` and ``--strict`` add to them. Findings Panther accepts are
+printed as ``warning:`` lines and do not fail unless strict.
 
 Override files (:mod:`pytest_panther.upstream.overrides`, folder ``overrides`` of
 ``[tool.pytest-panther.upstream]``) are applied before validating, so the patched specs are
@@ -23,12 +27,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pytest_panther.cli.hook import ini_flag
-from pytest_panther.cli.hook import ini_lines
+from pytest_panther.config import SettingsError
+from pytest_panther.config import read_settings
 from pytest_panther.spec.crosscheck import validate_repository
 from pytest_panther.spec.findings import STRICT_NOTE
 from pytest_panther.spec.findings import split
-from pytest_panther.spec.repository import PAT_DEFAULT_PATH
 from pytest_panther.spec.repository import Repository
 from pytest_panther.spec.repository import load_repository
 from pytest_panther.spec.validate import ValidationOptions
@@ -51,14 +54,15 @@ def register(subparsers: Any) -> None:
                         help="report only problems of these files or folders (default: all)")
     parser.add_argument("--root", type=Path, default=Path("."), help="repository root (default: current directory)")
     parser.add_argument("--allow-extra-keys", action="store_true",
-                        help="allow unknown top-level keys in rule/policy/derived specs (PAT --ignore-extra-keys)")
+                        help="allow unknown top-level keys in rule/policy/derived specs (PAT --ignore-extra-keys; "
+                             "default: the panther_allow_extra_keys setting)")
     parser.add_argument("--extra-key", action="append", default=[], metavar="KEY",
                         help="a top-level key always allowed, e.g. organisation metadata (repeatable)")
     parser.add_argument("--strict", action="store_true",
                         help="findings Panther accepts (printed as warnings) fail too (same as --panther-strict, ini panther_strict)")
     parser.add_argument("--folder", action="append", default=None, metavar="DIR",
-                        help="spec folder relative to the root (repeatable; default: ini panther_paths, else the "
-                             "folders PAT's default `pat test` reads, nested ones included)")
+                        help="spec folder relative to the root (repeatable; default: the panther_paths setting, else "
+                             "the folders PAT's default `pat test` reads, nested ones included)")
     parser.set_defaults(func=run_validate)
 
 
@@ -73,13 +77,19 @@ def run_validate(args: argparse.Namespace) -> int:
     if missing:  # a mistyped path must not read as "no problems"
         print(f"panther-gitops validate: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
-    repo = load_repository(root, tuple(args.folder or ini_lines(root, "panther_paths") or [PAT_DEFAULT_PATH]))
+    try:
+        settings = read_settings(root)
+    except SettingsError as exc:
+        print(f"panther-gitops validate: {exc}", file=sys.stderr)
+        return 2
+    repo = load_repository(root, tuple(args.folder) if args.folder else settings.paths)
     override_errors = _apply_overrides(repo.root, repo)
     options = ValidationOptions(
-        allow_extra_keys=args.allow_extra_keys, extra_keys_allowlist=frozenset(args.extra_key),
-        log_types=frozenset(ini_lines(root, "panther_log_types")),
+        allow_extra_keys=args.allow_extra_keys or settings.allow_extra_keys,
+        extra_keys_allowlist=settings.extra_keys | frozenset(args.extra_key),
+        log_types=settings.log_types,
     )
-    strict = args.strict or ini_flag(root, "panther_strict")
+    strict = args.strict or settings.strict
     problems = validate_repository(repo, options)
     for error in override_errors:
         problems.setdefault(Path(error.path), []).append(error)

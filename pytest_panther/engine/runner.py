@@ -37,8 +37,11 @@ class Failure(str):
         return failure
 
 
-def run_item(session: PantherSession, spec: Spec, case: TestCase) -> str | None:
-    """Run ``case`` of ``spec``; return the failure report, or None when the test passed."""
+def run_item(session: PantherSession, spec: Spec, case: TestCase, alert: list[tuple[str, str]] | None = None) -> str | None:
+    """Run ``case`` of ``spec``; return the failure report, or None when the test passed.
+
+    When the case alerts, ``alert`` (if given) receives what the alert would carry: ``(function,
+    output)`` of title, dedup, alert_context, … in PAT's order, outputs as Panther shows them."""
     data = case.data
     if not isinstance(data, dict):
         return report.case_problem(spec, case, f"a test case must be a mapping, got {type(data).__name__}")
@@ -74,9 +77,11 @@ def run_item(session: PantherSession, spec: Spec, case: TestCase) -> str | None:
         expected_destinations=expected_ids,
         ignore_exception_types=ignore,
     )
+    matcher = loaded.core.matcher_function_name
+    if alert is not None and expected == verdict.alert_value and verdict.detection_output is verdict.alert_value:
+        alert.extend((line.name, line.output) for line in verdict.lines if line.name != matcher and line.output is not None)
     if verdict.passed:
         return None
-    matcher = loaded.core.matcher_function_name
     cause = verdict.exceptions.get(matcher) or next(iter(verdict.exceptions.values()), verdict.unique_error)
     return Failure.of(report.verdict_failure(spec, case, verdict), cause)
 

@@ -79,12 +79,15 @@ class Spec:
 
     ``document`` is the parsed YAML; ``data`` the spec mapping, possibly patched by an override
     (see :mod:`pytest_panther.upstream.overrides`); ``override_tests`` maps the Name of each test
-    case an override added to ``(override file, 1-based line)``.
+    case an override added to ``(override file, 1-based line)``; ``excluded`` is set when an
+    override says the fork does not run this detection (``Excluded: <reason>``): the reason,
+    prefixed with the override file.
     """
 
     document: Document
     data: dict[str, Any] = field(default_factory=dict)
     override_tests: dict[str, tuple[Path, int]] = field(default_factory=dict)
+    excluded: str = ""
 
     def __post_init__(self) -> None:
         if not self.data:

@@ -8,12 +8,20 @@ float needs a dot (``1e3`` is the string ``'1e3'``).
 
 Unlike PAT, a duplicate mapping key is an error naming both lines (PAT silently keeps the last).
 
+Every file is bounded before it is parsed, so that no spec (an upstream one included) can take a
+hook, a CI run or pytest down (issue 11 §6): at most :data:`MAX_BYTES` of text, :data:`MAX_DEPTH`
+levels of nesting (ruamel's C composer recurses on the C stack and crashes the interpreter at some
+20,000 levels) and :data:`MAX_ALIAS_NODES` nodes added by aliases (a 600-byte "billion laughs"
+file of aliases 10 wide and 8 deep stands for 10^8 values; its first JSON dump grew to 3 GB).
+Each breach is a :class:`YamlError` at the offending line.
+
 The parsed node tree is kept with the data so that any value's line and column can be found
 later (:meth:`Document.position`) without a second parse; plain ``dict``/``list`` values are
 returned, because panther-core's ``PantherEvent`` only wraps exact ``dict``/``list`` types.
 """
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -28,7 +36,15 @@ from ruamel.yaml.nodes import Node
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.nodes import SequenceNode
 
-__all__ = ["Document", "YamlError", "load", "load_file", "dump"]
+__all__ = ["MAX_ALIAS_NODES", "MAX_BYTES", "MAX_DEPTH", "Document", "YamlError", "load", "load_file", "dump"]
+
+#: Largest YAML file read (bytes of UTF-8; characters for text given to :func:`load`). The largest
+#: file of panther-analysis is ``.versions.yml`` (0.6 MB), the largest spec 50 kB.
+MAX_BYTES = 10 * 1024 * 1024
+#: Deepest nesting of collections (panther-analysis: under 20).
+MAX_DEPTH = 100
+#: Most nodes that aliases may add by standing for a copy of their anchor's node.
+MAX_ALIAS_NODES = 100_000
 
 _FLOAT_WITHOUT_DOT = re.compile(r"^[-+]?[0-9_]+[eE][-+]?[0-9]+$")
 
@@ -170,13 +186,87 @@ def _child(node: Node | None, key: str | int) -> Node | None:
     return None
 
 
+# "&name" / "*name" where a node may start (line start, after a space, "[", "{" or ","); written
+# literal-first so that the regex engine skips to each "&"/"*" at C speed.
+_ANCHOR = re.compile(r"&(?<![^\s\[{,]&)[^\s\[\]{},]")
+_ALIAS = re.compile(r"\*(?<![^\s\[{,]\*)[^\s\[\]{},]")
+
+
+def _may_exceed(text: str) -> bool:
+    """False when ``text`` certainly has no alias and no nesting deeper than :data:`MAX_DEPTH`
+    (C-speed string counts; the exact event scan runs only otherwise)."""
+    if "&" in text and _ANCHOR.search(text) and _ALIAS.search(text):  # maybe an anchor and an alias
+        return True
+    # A nesting level costs a flow bracket, or at least one character of a line's leading run
+    # of indentation and "- "/"? " indicators (plus the root and a compact mapping).
+    room = MAX_DEPTH - 2 - text.count("[") - text.count("{")
+    return room < 1 or _leading_run(room).search(text) is not None
+
+
+@functools.lru_cache(maxsize=None)
+def _leading_run(length: int) -> re.Pattern[str]:
+    return re.compile(r"^[ \t?-]{%d}" % length, re.MULTILINE)
+
+
+def _check_bounds(text: str, path: Path) -> None:
+    """Raise :class:`YamlError` when ``text`` exceeds a bound (see the module doc).
+
+    Walks the parser's events (libyaml's parser keeps its own stack: no recursion), counting
+    depth and the size each anchor stands for; the composer never sees a file that breaks one.
+    Syntax errors are left to :func:`load`.
+    """
+    if len(text) > MAX_BYTES:
+        raise YamlError(path, 1, 1, f"the file has {len(text):,} characters, more than the {MAX_BYTES:,} a YAML file may have",
+                        "split it, or keep large data outside YAML")
+    if not _may_exceed(text):
+        return
+    sizes: dict[str, int] = {}
+    stack: list[tuple[int, str | None]] = []  # (nodes so far, anchor) per open collection
+    added = 0
+    try:
+        for event in _YAML.parse(text):
+            name = type(event).__name__
+            if name in ("SequenceStartEvent", "MappingStartEvent"):
+                if len(stack) >= MAX_DEPTH:
+                    raise _bound_error(path, event, f"collections are nested more than {MAX_DEPTH} levels deep", "flatten the data")
+                stack.append((1, event.anchor))
+                continue
+            if name in ("SequenceEndEvent", "MappingEndEvent"):
+                count, anchor = stack.pop()
+            elif name == "ScalarEvent":
+                count, anchor = 1, event.anchor
+            elif name == "AliasEvent":
+                if event.anchor not in sizes:
+                    raise _bound_error(path, event, f"alias *{event.anchor} refers to a node that contains it (a recursive structure)", "write the value out")
+                count, anchor = sizes[event.anchor], None
+                added += count
+                if added > MAX_ALIAS_NODES:
+                    raise _bound_error(path, event, f"aliases expand to more than {MAX_ALIAS_NODES:,} nodes (an alias bomb?)",
+                                       "write the values out instead of nesting aliases")
+            else:
+                continue
+            if anchor is not None:
+                sizes[anchor] = count
+            if stack:
+                stack[-1] = (stack[-1][0] + count, stack[-1][1])
+    except YAMLError:
+        return  # a syntax error: load() reports it with its position
+
+
+def _bound_error(path: Path, event: Any, message: str, hint: str) -> YamlError:
+    mark = event.start_mark
+    return YamlError(path, mark.line + 1, mark.column + 1, message, hint)
+
+
 def load(text: str, path: str | Path = "<string>") -> Document:
     """Parse ``text`` into a :class:`Document`.
 
     :raises YamlError: with the parser's line and column on a syntax error, a duplicate key
-        (naming both lines), a tab used for indentation, or a flow-mapping mistake.
+        (naming both lines), a tab used for indentation, or a flow-mapping mistake; and when the
+        text exceeds :data:`MAX_BYTES`, :data:`MAX_DEPTH` or :data:`MAX_ALIAS_NODES`.
     """
     path = Path(path)
+    _check_bounds(text, path)
     node = None
     try:
         node = _YAML.compose(text)
@@ -200,6 +290,10 @@ def load_file(path: str | Path) -> Document:
     """
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise YamlError(path, 1, 1, f"the file has {size:,} bytes, more than the {MAX_BYTES:,} a YAML file may have",
+                            "split it, or keep large data outside YAML")
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise YamlError(path, 1, 1, f"not UTF-8 text: {exc.reason}") from None

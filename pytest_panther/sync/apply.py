@@ -39,6 +39,8 @@ class Writer(Protocol):
 
     def delete(self, resource: str, item_id: str) -> bool: ...
 
+    def get(self, resource: str, item_id: str) -> dict[str, Any] | None: ...
+
 
 @dataclass
 class Summary:
@@ -48,6 +50,7 @@ class Summary:
     unchanged: int = 0
     failed: int = 0
     failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     ref_moved: bool = False
 
     @property
@@ -87,15 +90,31 @@ class _Progress:
             label = change.label if len(change.label) <= 50 else change.label[:49] + "…"
             self.out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {label:<50}")
             if outcome.startswith("failed"):
-                self.out.write(f"\n{outcome} {change.label}\n")
+                self.out.write(f"\n{_line(outcome, change)}\n")
         else:
-            self.out.write(f"{outcome} {change.label}\n")
+            self.out.write(f"[{self.done}/{self.total}] {_line(outcome, change)}\n")
         self.out.flush()
 
     def close(self) -> None:
         if self.tty and self.total:
             self.out.write("\n")
             self.out.flush()
+
+
+def _retries(reasons: list[str]) -> str:
+    """`` (after 2 retries: 503, 503)`` — a retried call is never silent; empty without retries."""
+    if not reasons:
+        return ""
+    return f" (after {len(reasons)} {'retry' if len(reasons) == 1 else 'retries'}: {', '.join(reasons)})"
+
+
+def _line(outcome: str, change: Change) -> str:
+    """``created rules/X (after 1 retry: 503)``, ``failed rules/X: <why>``: what happened, the
+    object, then the details."""
+    if outcome.startswith("failed: "):
+        return f"failed {change.label}: {outcome[len('failed: '):]}"
+    word, _, rest = outcome.partition(" ")
+    return f"{word} {change.label} {rest}" if rest else f"{word} {change.label}"
 
 
 def _order(plan: Plan) -> list[Change]:
@@ -132,9 +151,11 @@ def apply_plan(repo: Path, plan: Plan, client: Writer, *, out: TextIO | None = N
     progress = _Progress(len(changes), out, tty)
     stopped = False
     written: set[tuple[str, str]] = set()
+    uncertain: set[tuple[str, str]] = set()  # writes with a try that got no reply
+    deleted: set[tuple[str, str]] = set()
     planned = {(c.resource, c.id) for c in changes if c.action != "delete"}
     if planned - plan.pending:  # recorded before any call, so that it survives a kill -9
-        write_pending(repo, plan.target.name, plan.pending | planned)
+        write_pending(repo, plan.target.name, plan.pending | planned, plan.target.host)
     for change in changes:
         if stopped:
             summary.failed += 1
@@ -142,33 +163,105 @@ def apply_plan(repo: Path, plan: Plan, client: Writer, *, out: TextIO | None = N
         try:
             if change.action == "delete":
                 gone_before = not _delete(client, change)
+                deleted.update((r, change.id) for r in (DETECTION_RESOURCES if change.resource == ANY_DETECTION else (change.resource,)))
                 summary.deleted += 1
                 progress.step(change, "deleted (already gone)" if gone_before else "deleted")
             else:
                 assert change.body is not None
                 written.add((change.resource, change.id))  # before the call: it may land anyway
-                client.put(change.resource, change.id, change.body)
+                tries_unanswered = len(getattr(client, "uncertain", ()))
+                retries_before = len(getattr(client, "retried", ()))
+                try:
+                    client.put(change.resource, change.id, change.body)
+                finally:
+                    if len(getattr(client, "uncertain", ())) > tries_unanswered:
+                        uncertain.add((change.resource, change.id))
                 if change.action == "create":
                     summary.created += 1
                 else:
                     summary.updated += 1
-                progress.step(change, f"{change.action}d")
+                progress.step(change, f"{change.action}d{_retries(getattr(client, 'retried', [])[retries_before:])}")
         except ApiError as exc:
             summary.failed += 1
             line = f"{change.label}: {describe_error(exc)}"
             summary.failures.append(line)
-            progress.step(change, f"failed: {describe_error(exc)}")
+            progress.step(change, f"failed: {describe_error(exc)}")  # "failed rules/X: PUT …"
             if getattr(exc, "status", None) in (401, 403):
                 stopped = True
     progress.close()
+    if summary.failed == 0 and uncertain:
+        _read_back(client, [c for c in changes if (c.resource, c.id) in uncertain], summary)
+    if not stopped:
+        _record(repo, plan, client, written, deleted, summary)
     if summary.failed == 0 and not plan.errors:
         try:
-            write_synced(repo, plan.target.name, plan.head, plan.synced)
+            write_synced(repo, plan.target.name, plan.head, plan.synced, plan.target.host)
             summary.ref_moved = True
         except StateError as exc:
             summary.failures.append(f"{plan.target.ref} not moved: {exc}")
     # What was written while the ref stays behind is ours: remember it so that a later plan
     # deletes it if the spec goes away before a sync finishes (no orphans).
     if plan.pending or planned:
-        write_pending(repo, plan.target.name, set() if summary.ref_moved else plan.pending | written)
+        keys = set() if summary.ref_moved else plan.pending | written
+        write_pending(repo, plan.target.name, keys, plan.target.host, (plan.uncertain | uncertain) & keys)
     return summary
+
+
+def _record(repo: Path, plan: Plan, client: Writer, written: set[tuple[str, str]], deleted: set[tuple[str, str]],
+            summary: Summary) -> None:
+    """Update the deployment's record of what this repository deployed
+    (:mod:`pytest_panther.sync.manifest`): one GET and one PUT when something was written or
+    deleted; nothing in an incremental run without changes."""
+    from pytest_panther.sync.client import ApiError
+    from pytest_panther.sync.manifest import Manifest
+    from pytest_panther.sync.manifest import manifest_id
+    from pytest_panther.sync.manifest import parse_manifest
+
+    if plan.defined is None and not (written or deleted):
+        return
+    name = manifest_id(plan.target.name)
+    try:
+        old = plan.manifest if plan.defined is not None else parse_manifest(client.get("globals", name))
+        if old is not None and not old.owned_by(plan.repository):
+            summary.notes.append(f"the deployment's record belongs to {old.repository}: not updated "
+                                 "(give each repository syncing to one Panther its own target name)")
+            return
+        if plan.defined is not None:
+            base = plan.defined | ((old.keys & plan.remote) if old is not None else set())
+        elif old is not None:
+            base = old.keys
+        else:  # no record yet: start it from everything HEAD defines
+            from pytest_panther.sync.desired import desired_state
+            from pytest_panther.sync.desired import snapshot
+
+            base = set(desired_state(snapshot(repo, plan.head), None, plan.target.overrides).items)
+        new = Manifest(base).updated(written, deleted, repository=plan.repository, commit=plan.head)
+        if old is not None and old.keys == new.keys and old.repository == new.repository:
+            return
+        client.put("globals", name, new.body(plan.target.name))
+    except ApiError as exc:
+        summary.failed += 1
+        summary.failures.append(f"globals/{name} (the record of what this repository deployed): {describe_error(exc)}")
+
+
+def _read_back(client: Writer, changes: list[Change], summary: Summary) -> None:
+    """Before the ref moves past writes whose reply was lost (a timeout, a dropped connection),
+    check that the deployment holds what was sent; write once more where it does not (an older
+    try landed last). What still differs is a failure: the ref stays and the next run retries."""
+    from pytest_panther.sync.client import ApiError
+    from pytest_panther.sync.plan import normalize
+
+    for change in changes:
+        assert change.body is not None
+        try:
+            for attempt in range(2):
+                stored = client.get(change.resource, change.id)
+                if stored is not None and normalize(change.resource, stored) == normalize(change.resource, change.body):
+                    break
+                if attempt == 0:
+                    client.put(change.resource, change.id, change.body)
+            else:
+                raise ApiError(None, "GET", change.label, "the deployment does not hold what was written (a reply was lost)")
+        except ApiError as exc:
+            summary.failed += 1
+            summary.failures.append(f"{change.label}: read back after a lost reply: {describe_error(exc)}")

@@ -11,11 +11,19 @@ https://docs.panther.com/panther-developer-workflows/api/rest):
   when the id is unknown (§1.3–1.4). Globals wrap the PUT reply in ``{"data": ...}``.
 * Saved queries have server-assigned ids and no PUT (§1.3): this client keys them by ``name``
   (as PAT's REST client does) and turns ``put`` into ``POST /queries`` or ``POST /queries/{id}``.
-* Retries (§1.5 proposal): GET, PUT and DELETE are retried on connection errors, read timeouts,
-  429, 502, 503 and 504 with exponential backoff capped at ``max_backoff``, honouring
-  ``Retry-After`` (also capped); 400/401/403/404 are never retried; POST is retried only when
-  the connection could not be made (nothing was sent). Redirects are not followed, so the token
-  never reaches another host.
+* Retries (§1.5 proposal): every method, POST included, is retried on 429, 502, 503 and 504
+  (the request was not processed — and a saved-query POST that was, answers 409 on the retry,
+  which becomes an update) and when the connection could not be made (nothing was sent), with
+  exponential backoff capped at ``max_backoff``. A ``Retry-After`` is honoured in full up to
+  ``max_retry_after`` seconds; a longer one is not waited for: the call fails at once and its
+  error says how long the server asked for. Read timeouts and dropped connections are retried
+  for GET, PUT and DELETE only (a POST may have been processed). 400/401/403/404 are never
+  retried. Redirects are not followed, so the token never reaches another host.
+* A write whose reply never came (a timed-out or dropped try, even one a retry then made good) is
+  named in :attr:`PantherClient.uncertain`: it may still land later, so the sync reads it back
+  before moving its ref.
+* Saved queries are listed once per client (one run): 395 new queries cost one paginated list,
+  not 978 (audit D10).
 
 The token is sent only in ``X-API-Key``: it is not in ``repr``, log records or :class:`ApiError`
 text (any echo of it in a reply is replaced by ``***``).
@@ -23,15 +31,16 @@ text (any echo of it in a reply is replaced by ``***``).
 from __future__ import annotations
 
 from typing import Any
+from typing import Self
 from urllib.parse import quote
 from urllib.parse import urlencode
-from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
-from pytest_panther.sync.loopback import is_loopback
+from pytest_panther.sync.targets import normalise_host
 
 __all__ = ["RESOURCES", "ApiError", "PantherClient", "normalise_host"]
 
@@ -45,6 +54,7 @@ rules, lookup tables and packs have no REST endpoints (sync-contract.md §1.2)."
 
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
+_ALL_METHODS = _IDEMPOTENT | {"POST"}
 _PAGE_SIZE = 100
 _MAX_ERROR_TEXT = 512
 
@@ -66,39 +76,35 @@ class ApiError(Exception):
 
 
 class _Retry(Retry):
-    """urllib3 ``Retry`` whose ``Retry-After`` wait is capped at ``backoff_max`` as well."""
+    """urllib3 ``Retry`` that retries statuses for every method but read errors only for
+    idempotent ones, and gives up at once on a ``Retry-After`` above ``max_retry_after``."""
 
-    def parse_retry_after(self, retry_after: str) -> float:
-        return min(super().parse_retry_after(retry_after), self.backoff_max)
+    max_retry_after: float = 300.0
+
+    def new(self, **kw: Any) -> Self:
+        new = super().new(**kw)
+        new.max_retry_after = self.max_retry_after
+        return new
+
+    def increment(self, method: str | None = None, url: str | None = None, response: Any = None,
+                  error: Exception | None = None, _pool: Any = None, _stacktrace: Any = None) -> Self:
+        if error is not None and self._is_read_error(error) and (method or "").upper() not in _IDEMPOTENT:
+            raise error.with_traceback(_stacktrace)
+        if response is not None:
+            asked = _retry_after(self, response)
+            if asked is not None and asked > self.max_retry_after:
+                raise MaxRetryError(_pool, url or "", "Retry-After above the bound")  # type: ignore[arg-type]
+        return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
-def normalise_host(host: str) -> str:
-    """The REST base URL for ``host``, without a trailing slash.
-
-    Accepts ``api.example.runpanther.net`` (https is assumed), ``https://api.example...``, with
-    or without a trailing ``/v1`` or ``/public/graphql`` (both removed: the REST paths hang off
-    the server root, sync-contract.md §1.1). Raises ``ValueError`` for other schemes, a missing
-    host, or ``http://`` to a host that is not loopback (127.0.0.0/8, ::1, localhost).
-    """
-    text = host.strip()
-    if "://" not in text:
-        text = "https://" + text
-    split = urlsplit(text)
-    scheme = split.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise ValueError(f"Panther API host must be an https:// URL, got scheme {split.scheme!r}")
-    if not split.hostname:
-        raise ValueError(f"Panther API host has no host name: {host!r}")
-    if scheme == "http" and not is_loopback(split.hostname):
-        raise ValueError(
-            f"refusing plain http:// to {split.hostname}: the API token would travel unencrypted "
-            "(use https://; http:// is allowed only for loopback hosts such as 127.0.0.1)"
-        )
-    path = split.path.rstrip("/")
-    for suffix in ("/public/graphql", "/v1"):
-        if path.endswith(suffix):
-            path = path[: -len(suffix)].rstrip("/")
-    return f"{scheme}://{split.netloc}{path}"
+def _retry_after(retry: Retry, response: Any) -> float | None:
+    value = response.headers.get("Retry-After") if response.headers is not None else None
+    if not value:
+        return None
+    try:
+        return retry.parse_retry_after(value)
+    except Exception:  # noqa: BLE001 - an unparsable header: urllib3 decides as usual
+        return None
 
 
 def _segment(item_id: str) -> str:
@@ -117,7 +123,8 @@ class PantherClient:
     token. ``timeout``: seconds per request (connect and read). ``retries``: retries per call
     after the first try. ``backoff_factor``/``max_backoff``: sleep
     ``backoff_factor * 2**(n-1)`` seconds before retry n>1 (plus jitter up to
-    ``backoff_factor``), never more than ``max_backoff``. ``session``: an existing
+    ``backoff_factor``), never more than ``max_backoff``. ``max_retry_after``: the longest
+    ``Retry-After`` waited for (longer: the call fails, saying so). ``session``: an existing
     ``requests.Session`` to use (the retrying adapter is mounted for this host only).
     Every method raises :class:`ApiError` when the call fails.
     """
@@ -131,6 +138,7 @@ class PantherClient:
         retries: int = 5,
         backoff_factor: float = 0.5,
         max_backoff: float = 30.0,
+        max_retry_after: float = 300.0,
         session: requests.Session | None = None,
     ) -> None:
         if not token:
@@ -140,13 +148,21 @@ class PantherClient:
         self.__token = token
         retry = _Retry(
             total=retries, connect=retries, read=retries, status=retries, other=0, redirect=0,
-            allowed_methods=_IDEMPOTENT, status_forcelist=_RETRY_STATUSES,
+            allowed_methods=_ALL_METHODS, status_forcelist=_RETRY_STATUSES,
             backoff_factor=backoff_factor, backoff_max=max_backoff, backoff_jitter=backoff_factor,
             respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False,
         )
+        retry.max_retry_after = max_retry_after
+        self.max_backoff = max_backoff
+        self.max_retry_after = max_retry_after
         self.session = session if session is not None else requests.Session()
         self.session.mount(self.base_url + "/", HTTPAdapter(max_retries=retry))
         self._query_ids: dict[str, str] = {}
+        self._queries_listed = False
+        #: ``(method, path)`` of writes with a try that got no reply (it may land later).
+        self.uncertain: set[tuple[str, str]] = set()
+        #: Why each retry so far was made (``"503"``, ``"429"``, ``"no reply"``), in order.
+        self.retried: list[str] = []
 
     def __repr__(self) -> str:
         return f"PantherClient(host={self.base_url!r})"
@@ -167,10 +183,31 @@ class PantherClient:
 
     def _call(self, method: str, path: str, *, params: dict[str, Any] | None = None,
               body: dict[str, Any] | None = None, ok: tuple[int, ...] = (200, 201, 204)) -> requests.Response:
-        response = self._request(method, path, params=params, body=body)
+        try:
+            response = self._request(method, path, params=params, body=body)
+        except ApiError:
+            if method != "GET":
+                self.uncertain.add((method, path))
+            raise
+        history = getattr(getattr(response.raw, "retries", None), "history", ())
+        if method != "GET" and any(entry.error is not None and entry.status is None for entry in history):
+            self.uncertain.add((method, path))
+        self.retried.extend(str(entry.status) if entry.status else "no reply" for entry in history)
         if response.status_code not in ok:
-            raise ApiError(response.status_code, method, path, self._scrub(_error_text(response)))
+            raise ApiError(response.status_code, method, path, self._scrub(_error_text(response) + self._waited(response)))
         return response
+
+    def _waited(self, response: requests.Response) -> str:
+        """What a retryable status that was given up on means, for the error text."""
+        if response.status_code not in _RETRY_STATUSES:
+            return ""
+        asked = response.headers.get("Retry-After")
+        seconds = _retry_after(Retry(), response.raw) if asked else None
+        if seconds is not None and seconds > self.max_retry_after:
+            return (f" (the server asked to retry after {seconds:.0f}s, more than the {self.max_retry_after:.0f}s "
+                    "this sync waits: rerun later, or raise PANTHER_SYNC_MAX_RETRY_AFTER)")
+        rate = "rate limited; " if response.status_code == 429 else ""
+        return f" ({rate}retries exhausted)"
 
     def _json(self, method: str, path: str, response: requests.Response) -> Any:
         try:
@@ -207,6 +244,7 @@ class PantherClient:
             seen.add(cursor)
         if resource == "queries":
             self._query_ids = {q["name"]: q["id"] for q in out if "name" in q and "id" in q}
+            self._queries_listed = True
         return out
 
     def get(self, resource: str, item_id: str) -> dict[str, Any] | None:
@@ -239,46 +277,63 @@ class PantherClient:
     def delete(self, resource: str, item_id: str) -> bool:
         """Delete ``item_id``: ``True`` when deleted, ``False`` when it was already gone (404)."""
         if _resource(resource) == "queries":
-            query = self._query(item_id)
-            if query is None:
+            query_id = self._query_id(item_id)
+            if query_id is None:
                 return False
-            item_id = query["id"]
+            path = f"/queries/{_segment(query_id)}"
+            if self._call("DELETE", path, ok=(200, 204, 404)).status_code == 404:
+                self._query_ids.pop(item_id, None)
+                return False
+            return True
         path = f"/{resource}/{_segment(item_id)}"
         return self._call("DELETE", path, ok=(200, 204, 404)).status_code != 404
 
     # -- queries (keyed by name) ---------------------------------------------------------------
 
+    def _query_id(self, name: str, *, fresh: bool = False) -> str | None:
+        """The id of the query called ``name``, from one listing per client (``fresh``: list again)."""
+        if fresh or not self._queries_listed:
+            self.list("queries")
+        return self._query_ids.get(name)
+
     def _query(self, name: str) -> dict[str, Any] | None:
-        query_id = self._query_ids.get(name)
-        if query_id is not None:
-            path = f"/queries/{_segment(query_id)}"
-            response = self._call("GET", path, ok=(200, 404))
-            if response.status_code == 200:
-                found = self._json("GET", path, response)
-                if found.get("name") == name:
-                    return found
-        for query in self.list("queries"):
-            if query.get("name") == name:
-                return query
-        return None
+        listed_before = self._queries_listed
+        query_id = self._query_id(name)
+        found = self._by_id(query_id, name) if query_id is not None else None
+        if found is None and listed_before:  # renamed, deleted or created meanwhile: list again
+            query_id = self._query_id(name, fresh=True)
+            found = self._by_id(query_id, name) if query_id is not None else None
+        return found
+
+    def _by_id(self, query_id: str, name: str) -> dict[str, Any] | None:
+        path = f"/queries/{_segment(query_id)}"
+        response = self._call("GET", path, ok=(200, 404))
+        found = None if response.status_code == 404 else self._json("GET", path, response)
+        return found if isinstance(found, dict) and found.get("name") == name else None
 
     def _put_query(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
         if body.get("name", name) != name:
             raise ValueError(f"body name {body['name']!r} differs from the query name {name!r}")
         body = {**body, "name": name}
         body.pop("id", None)
-        existing = self._query(name)
-        if existing is None:
-            response = self._call("POST", "/queries", body=body, ok=(200, 201, 409))
-            if response.status_code != 409:
-                created = self._json("POST", "/queries", response)
-                self._query_ids[name] = created.get("id", "")
-                return created
-            existing = self._query(name)  # created meanwhile (e.g. by an earlier try)
-            if existing is None:
-                raise ApiError(409, "POST", "/queries", f"query {name!r} exists but cannot be found")
-        path = f"/queries/{_segment(existing['id'])}"
-        return self._json("POST", path, self._call("POST", path, body=body, ok=(200,)))
+        query_id = self._query_id(name)
+        if query_id is not None:
+            path = f"/queries/{_segment(query_id)}"
+            response = self._call("POST", path, body=body, ok=(200, 404))
+            if response.status_code == 200:
+                return self._json("POST", path, response)  # type: ignore[no-any-return]
+            self._query_ids.pop(name, None)  # deleted meanwhile: create it
+        response = self._call("POST", "/queries", body=body, ok=(200, 201, 409))
+        if response.status_code != 409:
+            created = self._json("POST", "/queries", response)
+            if isinstance(created, dict) and isinstance(created.get("id"), str):
+                self._query_ids[name] = created["id"]
+            return created  # type: ignore[no-any-return]
+        query_id = self._query_id(name, fresh=True)  # created meanwhile (e.g. by a try whose reply was lost)
+        if query_id is None:
+            raise ApiError(409, "POST", "/queries", f"query {name!r} exists but cannot be found")
+        path = f"/queries/{_segment(query_id)}"
+        return self._json("POST", path, self._call("POST", path, body=body, ok=(200,)))  # type: ignore[no-any-return]
 
 
 def _resource(resource: str) -> str:

@@ -22,8 +22,14 @@ from posixpath import join
 from posixpath import normpath
 from typing import Any
 
+from pytest_panther.config import RepositorySettings
+from pytest_panther.config import SettingsError
+from pytest_panther.config import read_settings_from
+from pytest_panther.spec.findings import split
 from pytest_panther.spec.repository import DEFAULT_PATHS
 from pytest_panther.spec.repository import load_repository_from_texts
+from pytest_panther.spec.validate import ValidationOptions
+from pytest_panther.spec.validate import validate_spec
 from pytest_panther.sync.convert import DETECTION_RESOURCES
 from pytest_panther.sync.convert import ConversionError
 from pytest_panther.sync.convert import resource_of
@@ -103,6 +109,15 @@ class Snapshot:
         sha = self.tree.get(path)
         return None if sha is None else self.blobs[sha].decode("utf-8", "replace")
 
+    def file_text(self, path: str) -> str | None:
+        """Any committed file's text (read on demand), or None when the commit lacks it."""
+        sha = self.all_files.get(path)
+        if sha is None:
+            return None
+        if sha not in self.blobs:
+            self.blobs.update(read_blobs(self.repo, [sha]))
+        return self.blobs[sha].decode("utf-8", "replace")
+
 
 @dataclass
 class DesiredState:
@@ -169,8 +184,10 @@ def apply_overrides(body: dict[str, Any], resource: str, overrides: dict[str, An
 def desired_state(snap: Snapshot, only: Iterable[str] | None = None, overrides: dict[str, Any] | None = None) -> DesiredState:
     """Parse the units ``only`` (default: all) of ``snap`` into items.
 
-    A spec that cannot be converted is reported in ``errors`` and left out; so is the second spec
-    with an ID already taken in the same collection. Never raises for bad content.
+    A spec that fails validation (as ``panther-gitops validate`` and pytest validate it, with the
+    commit's ``panther_allow_extra_keys``/``panther_extra_keys``) or cannot be converted is reported
+    in ``errors`` and left out — nothing invalid is sent; so is the second spec with an ID already
+    taken in the same collection. Never raises for bad content.
     """
     paths = sorted(snap.units if only is None else only)
     units = [snap.units[p] for p in paths if p in snap.units and snap.units[p].rest]
@@ -186,10 +203,23 @@ def desired_state(snap: Snapshot, only: Iterable[str] | None = None, overrides: 
     state.errors.extend(selection.errors)
     selection.errors.clear()
     by_path = {u.yaml: u for u in units}
+    try:
+        settings = read_settings_from(snap.file_text)
+    except SettingsError as exc:  # validated strictly; the error keeps the ref where it is
+        state.errors.append(str(exc))
+        settings = RepositorySettings()
+    options = ValidationOptions(allow_extra_keys=settings.allow_extra_keys, extra_keys_allowlist=settings.extra_keys,
+                                log_types=settings.log_types)
     for spec in specs:
         rel = spec.path.as_posix()
         resource = resource_of(spec)
         if resource is None:
+            continue
+        problems = validate_spec(spec, options)
+        if not settings.strict:  # findings Panther accepts do not stop a deployment
+            problems = split(problems)[0]
+        if problems:
+            state.errors.extend(problem.format() for problem in problems)
             continue
         unit = by_path[rel]
         python = snap.blobs[unit.py_sha].decode("utf-8", "replace") if unit.py_sha else None

@@ -73,25 +73,48 @@ def sync_lock(repo: Path, timeout: float = 300.0) -> Iterator[None]:
 
 
 class _Quiet:
-    """What a hook shows of a sync: everything when it is small, else only the plan's first
-    line and totals, notes, errors and failed calls (a first sync can be 1,000 lines)."""
+    """What a hook shows of a sync: everything when it is small; else the plan's first
+    :attr:`LIMIT` changes and how many more, its totals, notes and errors, and a progress line
+    (``[n/N]``) per tenth of the calls besides every failed one (a first sync can be 1,000 lines)."""
 
     LIMIT = 20
 
     def __init__(self, err: TextIO) -> None:
         self.err = err
         self.small: bool | None = None
+        self.shown_tenth = 0
 
     def write(self, text: str) -> int:
-        lines = text.splitlines(keepends=True)
+        lines = text.splitlines()
         for line in lines:  # the plan's totals come last; decide before showing its lines
             if line.startswith("plan: "):
                 counts = [int(word) for word in line.replace(",", " ").split() if word.isdigit()]
                 self.small = sum(counts[:3]) <= self.LIMIT
+        changes = 0
         for line in lines:
-            if self.small or line.startswith(("target ", "plan: ", "note: ", "error: ", "failed")):
-                self.err.write(f"{PREFIX} {line.rstrip()}\n")
+            if self.small or line.startswith(("target ", "plan: ", "note: ", "error: ")) or "failed" in line.split("]", 1)[-1][:8]:
+                self._show(line)
+            elif line.startswith(("  + ", "  ~ ", "  - ", "  ? ")):
+                changes += 1
+                if changes <= self.LIMIT:
+                    self._show(line)
+                elif changes == self.LIMIT + 1:
+                    more = sum(1 for x in lines if x.startswith(("  + ", "  ~ ", "  - ", "  ? "))) - self.LIMIT
+                    self._show(f"  … and {more} more (`panther-gitops sync plan` lists every change before an apply)")
+            elif line.startswith("["):
+                self._progress(line)
         return len(text)
+
+    def _progress(self, line: str) -> None:
+        done, _, total = line[1:].partition("]")[0].partition("/")
+        if done.isdigit() and total.isdigit() and int(total):
+            tenth = 10 * int(done) // int(total)
+            if tenth > self.shown_tenth:
+                self.shown_tenth = tenth
+                self._show(line)
+
+    def _show(self, line: str) -> None:
+        self.err.write(f"{PREFIX} {line.rstrip()}\n")
 
     def flush(self) -> None:
         self.err.flush()
@@ -185,6 +208,8 @@ def _run(repo: Path, stage: str, args: list[str], target_name: str | None, env: 
                 continue
             assert summary is not None
             err.write(f"{PREFIX} target {target.name}: {summary.render()}\n")
+            for note in summary.notes:
+                err.write(f"{PREFIX} note: {note}\n")
             if not summary.ok or plan.errors or not summary.ref_moved:
                 for line in summary.failures:
                     err.write(f"{PREFIX}   {line}\n")

@@ -31,9 +31,17 @@ from pytest_panther.sync.desired import desired_state
 from pytest_panther.sync.desired import snapshot
 from pytest_panther.sync.desired import target_table
 from pytest_panther.sync.git import rev_parse
+from pytest_panther.sync.manifest import Manifest
+from pytest_panther.sync.manifest import is_manifest
+from pytest_panther.sync.manifest import manifest_id
+from pytest_panther.sync.manifest import parse_manifest
+from pytest_panther.sync.manifest import repo_identity
 from pytest_panther.sync.state import read_pending
 from pytest_panther.sync.state import read_synced
+from pytest_panther.sync.state import read_synced_host
+from pytest_panther.sync.state import read_uncertain
 from pytest_panther.sync.targets import Target
+from pytest_panther.sync.targets import same_host
 
 __all__ = ["ANY_DETECTION", "ORDER", "Change", "Plan", "make_plan", "normalize"]
 
@@ -122,6 +130,11 @@ class Plan:
     error_paths: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
     pending: set[tuple[str, str]] = field(default_factory=set)  # written by unfinished syncs
+    uncertain: set[tuple[str, str]] = field(default_factory=set)  # of those, writes that got no reply
+    repository: str | None = None  # this repository's identity (see pytest_panther.sync.manifest)
+    manifest: Manifest | None = None  # the deployment's record (refresh mode: listed with the globals)
+    defined: set[tuple[str, str]] | None = None  # every key HEAD defines (refresh mode only)
+    remote: set[tuple[str, str]] = field(default_factory=set)  # keys the deployment listed (refresh)
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -183,10 +196,16 @@ def make_plan(repo: Path, target: Target, client: Lister | None = None, *, refre
     if head is None:
         raise ValueError("HEAD has no commit yet: commit your detections first")
     synced = read_synced(repo, target.name)
-    base = rev_parse(repo, synced) if synced else None
+    recorded = read_synced_host(repo, target.name) if synced else None
+    other_host = recorded is not None and not same_host(recorded, target.host)
+    base = rev_parse(repo, synced) if synced and not other_host else None
     plan = Plan(target, head, None if refresh else base, synced, "refresh" if refresh or base is None else "incremental")
-    plan.pending = read_pending(repo, target.name)
-    if synced and base is None:
+    plan.pending = read_pending(repo, target.name, target.host)
+    plan.uncertain = read_uncertain(repo, target.name, target.host)
+    plan.repository = repo_identity(repo)
+    if other_host:
+        plan.notes.append(f"{target.ref} was synced to {recorded}, not {target.host}: comparing with the deployment (a full first sync)")
+    elif synced and base is None:
         plan.notes.append(f"{target.ref} names {synced[:12]}, which this clone lacks; comparing with the deployment")
     new_snap = snapshot(repo, head)
     new_snap.selection  # noqa: B018 - raises SelectionError early on invalid settings
@@ -224,6 +243,7 @@ def _incremental(plan: Plan, repo: Path, base: str, new_snap: Snapshot, target: 
     new_state = desired_state(new_snap, new_paths, overrides)
     _record_errors(plan, new_state)
     _compare(plan, old_state.items, new_state, "new")
+    _rewrite_uncertain(plan, new_state)
     plan.unchanged += sum(1 for p, u in new_snap.units.items() if u.rest and p not in new_paths)
     new_ids_by_path: dict[str, list[str]] = {}
     for item in new_state.items.values():
@@ -238,13 +258,24 @@ def _incremental(plan: Plan, repo: Path, base: str, new_snap: Snapshot, target: 
         elif new_ids_by_path.get(item.path):
             reason = f"renamed to {', '.join(new_ids_by_path[item.path])}"
         else:
-            reason = "no longer deployed"
+            reason = new_snap.selection.reasons.get(item.id, "no longer deployed")
         plan.changes.append(Change("delete", item.resource, item.id, reason, None, item.body, item.path))
     deleting = {c.id for c in plan.changes if c.action == "delete"}
     live = {item.id for item in new_state.items.values()}
     for dep in sorted(added_deprecated - deleting - live):
         plan.changes.append(Change("delete", ANY_DETECTION, dep, "deprecated.txt"))
     _pending_deletes(plan, set(new_state.items))
+
+
+def _rewrite_uncertain(plan: Plan, new_state: DesiredState) -> None:
+    """An earlier write that got no reply may have landed late with older content than the synced
+    commit's (audit D15): write HEAD's version again; apply reads it back before moving the ref."""
+    planned = {(c.resource, c.id) for c in plan.changes}
+    for key in sorted(plan.uncertain - planned):
+        item = new_state.items.get(key)
+        if item is not None:
+            plan.changes.append(Change("update", item.resource, item.id, "an earlier write got no reply: rewritten", item.body, None, item.path))
+            plan.unchanged -= 1
 
 
 def _pending_deletes(plan: Plan, live: set[tuple[str, str]]) -> None:
@@ -270,8 +301,12 @@ def _refresh(plan: Plan, repo: Path, base: str | None, new_snap: Snapshot, targe
     for resource in ORDER:
         for obj in client.list(resource):
             key_id = obj.get("name") if resource == "queries" else obj.get("id")
-            if isinstance(key_id, str):
+            if key_id == manifest_id(target.name) and resource == "globals":
+                plan.manifest = parse_manifest(obj) or Manifest()
+            elif isinstance(key_id, str) and not is_manifest(resource, key_id):
                 remote[(resource, key_id)] = Item(resource, key_id, obj, "")
+    plan.defined, plan.remote = set(new_state.items), set(remote)
+    recorded = _recorded(plan)
     _compare(plan, remote, new_state, "not in the deployment")
     for change in plan.changes:
         if change.action == "update":
@@ -288,10 +323,28 @@ def _refresh(plan: Plan, repo: Path, base: str | None, new_snap: Snapshot, targe
             plan.changes.append(Change("delete", item.resource, item.id, "deprecated.txt", None, item.body))
         elif key in owned and owned[key].path not in plan.error_paths:
             plan.changes.append(Change("delete", item.resource, item.id, "deployed by this repository, now removed", None, item.body))
+        elif key in recorded:
+            plan.changes.append(Change("delete", item.resource, item.id, "deployed by this repository (its record in the deployment), now removed", None, item.body))
         elif prune:
             plan.changes.append(Change("delete", item.resource, item.id, "--prune", None, item.body))
         else:
             plan.unmanaged.append(Change("delete", item.resource, item.id, "unmanaged", None, item.body))
+
+
+def _recorded(plan: Plan) -> set[tuple[str, str]]:
+    """The keys the deployment's record says this repository deployed (empty while specs have
+    errors: a broken spec's ID is unknown, so nothing is deleted for it)."""
+    manifest = plan.manifest
+    if manifest is None or not manifest.keys:
+        return set()
+    if not manifest.owned_by(plan.repository):
+        plan.notes.append(f"the deployment's record was written by {manifest.repository}, not {plan.repository}: "
+                          "its objects are not deleted from here")
+        return set()
+    if plan.errors:
+        plan.notes.append("specs have errors: nothing the deployment's record names is deleted until they are fixed")
+        return set()
+    return manifest.keys
 
 
 def _record_errors(plan: Plan, state: DesiredState) -> None:

@@ -1,29 +1,55 @@
 """Glue shared by ``sync plan|apply`` and the hooks: targets of a repository, the client, one sync."""
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import TextIO
 
+from pytest_panther.sync.git import current_branch
 from pytest_panther.sync.git import git
 from pytest_panther.sync.plan import Plan
 from pytest_panther.sync.plan import make_plan
 from pytest_panther.sync.targets import Target
+from pytest_panther.sync.targets import TargetError
 from pytest_panther.sync.targets import load_targets
+from pytest_panther.sync.targets import user_config_path
 
 if TYPE_CHECKING:
     from pytest_panther.sync.apply import Summary
 
-__all__ = ["LazyClient", "make_client", "repo_targets", "sync_target"]
+__all__ = ["LazyClient", "branch_refusal", "make_client", "repo_targets", "sync_target"]
 
 
 def repo_targets(repo: Path, env: Mapping[str, str] | None = None) -> dict[str, Target]:
-    """Targets from the environment and HEAD's committed ``pyproject.toml`` (not the working
-    tree: what is deployed, and where, is decided by commits)."""
+    """Targets from the environment, the user's target config and HEAD's committed
+    ``pyproject.toml`` (not the working tree: what is deployed is decided by commits; where the
+    token goes, only by the environment and the user config — see :mod:`~pytest_panther.sync.targets`).
+
+    :raises TargetError: see :func:`~pytest_panther.sync.targets.load_targets`, or an unreadable user config.
+    """
+    env = os.environ if env is None else env
     text = git(repo, "show", "HEAD:pyproject.toml", check=False) or None
-    return load_targets(text, env)
+    path = user_config_path(env)
+    try:
+        user = path.read_text(encoding="utf-8") if path.is_file() else None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TargetError(f"{path}: cannot read the target config ({exc})") from None
+    return load_targets(text, env, user)
+
+
+def branch_refusal(repo: Path, target: Target) -> str | None:
+    """Why HEAD must not be deployed to ``target`` (it is not on the target's deploy branch, or
+    detached), or None. A wip branch or an old commit deployed to production would be undone only
+    by the next sync from the deploy branch (audit D6)."""
+    branch = current_branch(repo)
+    if branch == target.deploy_branch:
+        return None
+    where = f"on branch {branch}" if branch else "detached"
+    return (f"HEAD is {where}, not on {target.deploy_branch}, the deploy branch of target {target.name}: "
+            f"nothing done (check out {target.deploy_branch}, or pass --any-branch to use this HEAD anyway)")
 
 
 def make_client(target: Target, env: Mapping[str, str] | None = None) -> Any:
@@ -40,6 +66,7 @@ def make_client(target: Target, env: Mapping[str, str] | None = None) -> Any:
         retries=target.retries,
         backoff_factor=target.backoff_factor,
         max_backoff=target.max_backoff,
+        max_retry_after=target.max_retry_after,
     )
 
 

@@ -35,9 +35,10 @@ from pytest_panther.upstream.config import UpstreamConfig
 from pytest_panther.upstream.config import parse_config
 from pytest_panther.upstream.git import Git
 from pytest_panther.upstream.overrides import Override
-from pytest_panther.upstream.overrides import apply_override
 from pytest_panther.upstream.overrides import load_overrides_from_texts
+from pytest_panther.upstream.overrides import patch_spec
 from pytest_panther.upstream.packs import deployable_ids
+from pytest_panther.upstream.packs import not_deployed_reason
 from pytest_panther.upstream.packs import upstream_ids
 
 if TYPE_CHECKING:
@@ -57,6 +58,8 @@ class Selection:
     pack_files: dict[str, str]  # path -> blob id (only when packs are selected)
     overrides: dict[str, Override] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    #: Why specs seen by :meth:`apply` are not deployed (ID -> reason), for the plan's deletes.
+    reasons: dict[str, str] = field(default_factory=dict)
     _packs: list[Spec] | None = None
 
     @property
@@ -67,6 +70,8 @@ class Selection:
         if self._packs is None:
             texts = {p: snap.blobs[sha].decode("utf-8", "replace") for p, sha in self.pack_files.items()}
             self._packs = load_repository_from_texts(Path("."), texts, paths=sorted({p.split("/", 1)[0] for p in texts}) or ["-"]).specs
+            for spec in self._packs:  # an override of a pack changes its IDs
+                self.errors.extend(p.format() for p in patch_spec(spec, self.overrides.get(spec.id)))
         return self._packs
 
     def apply(self, snap: Snapshot, specs: list[Spec]) -> tuple[list[Spec], dict[str, bool]]:
@@ -74,18 +79,19 @@ class Selection:
         and return those to deploy with the ``Enabled`` value each gets (see
         :func:`~pytest_panther.upstream.packs.deployable_ids`)."""
         for spec in specs:
-            override = self.overrides.get(spec.id)
-            if override is None:
-                continue
-            patched, problems = apply_override(spec.document.data, override)
-            self.errors.extend(p.format() for p in problems)
-            if not problems:
-                spec.data = patched
+            self.errors.extend(p.format() for p in patch_spec(spec, self.overrides.get(spec.id)))
+            reason = not_deployed_reason(spec)
+            if reason:
+                self.reasons[spec.id] = reason
+        specs = [s for s in specs if not s.excluded]
         enabled = {spec.id: (spec.data.get("Enabled") is True if "Enabled" in spec.data else True) for spec in specs}
         if not self.config.packs or not specs:
             return specs, enabled
         repo = Repository(root=Path("."), specs=[*specs, *self.pack_specs(snap)])
         chosen = deployable_ids(repo, self.config, _upstream_ids(snap.repo, self.config.base))
+        for spec in specs:
+            if spec.id not in chosen:
+                self.reasons.setdefault(spec.id, f"in no selected pack ({', '.join(self.config.packs)})")
         return [s for s in specs if s.id in chosen], chosen
 
 

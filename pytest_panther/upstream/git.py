@@ -122,9 +122,10 @@ class Git:
                 continue
         return result
 
-    def name_status(self, old: str, new: str, *paths: str) -> list[tuple[str, str, str]]:
-        """``git diff --name-status -M old new``: ``(status letter, old path, new path)``."""
-        out = self.out("diff", "--name-status", "-M", "-z", old, new, "--", *paths)
+    def name_status(self, old: str, new: str, *paths: str, renames: bool = True) -> list[tuple[str, str, str]]:
+        """``git diff --name-status -M old new``: ``(status letter, old path, new path)``
+        (``renames=False``: ``--no-renames``, a rename is a deletion and an addition)."""
+        out = self.out("diff", "--name-status", "-M" if renames else "--no-renames", "-z", old, new, "--", *paths)
         parts = [p for p in out.split("\0")]
         rows: list[tuple[str, str, str]] = []
         i = 0

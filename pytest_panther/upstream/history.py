@@ -11,9 +11,11 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_panther.spec.model import ID_FIELDS
 from pytest_panther.spec.model import Spec
@@ -21,6 +23,9 @@ from pytest_panther.spec.repository import DEFAULT_PATHS
 from pytest_panther.spec.repository import Repository
 from pytest_panther.spec.repository import load_repository_from_texts
 from pytest_panther.upstream.git import Git
+
+if TYPE_CHECKING:
+    from pytest_panther.upstream.overrides import Override
 
 __all__ = [
     "Edit",
@@ -34,6 +39,8 @@ __all__ = [
     "spec_for_path",
     "spec_ids_at",
     "spec_ids_in",
+    "pack_drops",
+    "status_drops",
 ]
 
 _ID_LINE = re.compile(
@@ -185,8 +192,10 @@ class Edit:
 
 
 def fork_edits(git: Git, base_rev: str, head: str = "HEAD") -> list[Edit]:
-    """Files present at ``base_rev`` that the fork changed, deleted or renamed by ``head``."""
-    rows = [r for r in git.name_status(base_rev, head) if r[0] in "MDRT"]
+    """Files present at ``base_rev`` that the fork changed or deleted by ``head`` (a rename is a
+    deletion: git's rename detection would pair a deleted upstream file with a similar file of
+    the fork's own, which is no edit of upstream's)."""
+    rows = [r for r in git.name_status(base_rev, head, renames=False) if r[0] in "MDT"]
     base = repo_of_files(git, base_rev, [o for _s, o, _n in rows if o.endswith((*_YAML, ".py"))])
     edits = []
     for status, old_path, _new in rows:
@@ -194,3 +203,56 @@ def fork_edits(git: Git, base_rev: str, head: str = "HEAD") -> list[Edit]:
         spec = spec_for_path(base, git.root, old_path) if kind != "other" else None
         edits.append(Edit(old_path, status, kind, [spec.id] if spec is not None and spec.id else []))
     return edits
+
+
+def status_drops(git: Git, old_rev: str, new_rev: str, paths: tuple[str, ...] = DEFAULT_PATHS) -> dict[str, tuple[str, str]]:
+    """``{ID: (new Status, spec path)}`` of the specs whose upstream ``Status`` changed between
+    the revisions to one the sync does not deploy (Experimental, Deprecated), as upstream wrote
+    them (overrides not applied)."""
+    from pytest_panther.upstream.packs import not_deployed_reason
+
+    rows = [r for r in git.name_status(old_rev, new_rev, *paths) if r[0] in "MR" and r[2].endswith(_YAML)]
+    old = repo_of_files(git, old_rev, [o for _s, o, _n in rows], paths)
+    new = repo_of_files(git, new_rev, [n for _s, _o, n in rows], paths)
+    before = {s.id: s for s in old.specs if s.id}
+    drops: dict[str, tuple[str, str]] = {}
+    for spec in new.specs:
+        was = before.get(spec.id)
+        if was is not None and not not_deployed_reason(was) and not_deployed_reason(spec):
+            drops[spec.id] = (str(spec.data.get("Status")), rel(spec, git.root))
+    return drops
+
+
+def pack_drops(git: Git, old_rev: str, new_rev: str, packs: Iterable[str], overrides: Mapping[str, Override] | None = None,
+               paths: tuple[str, ...] = DEFAULT_PATHS) -> dict[str, list[str]]:
+    """``{ID: [PackID, ...]}`` of the IDs that were members of one of the selected ``packs`` at
+    ``old_rev`` and are in none of them at ``new_rev`` (pack overrides applied to both), so the
+    sync stops deploying them; the packs named are the selected ones that held the ID."""
+    from pytest_panther.upstream.overrides import patch_spec
+
+    selected = set(packs)
+    if not selected:
+        return {}
+    rows = [r for r in git.name_status(old_rev, new_rev, *paths) if r[1].endswith(_YAML) or r[2].endswith(_YAML)]
+    old = repo_of_files(git, old_rev, [o for s, o, _n in rows if s in "DMRT"], paths)
+    new = repo_of_files(git, new_rev, [n for s, _o, n in rows if s in "AMRTC"], paths)
+
+    def members(repo: Repository) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for spec in repo.of_kind("pack"):
+            if spec.id in selected:
+                patch_spec(spec, (overrides or {}).get(spec.id))
+                ids = spec.data.get("PackDefinition", {}).get("IDs") if isinstance(spec.data.get("PackDefinition"), dict) else None
+                found[spec.id] = {i for i in ids if isinstance(i, str)} if isinstance(ids, list) else set()
+        return found
+
+    before, after = members(old), members(new)
+    untouched = sorted(selected - set(before) - set(after))  # selected packs the diff does not touch
+    if untouched:
+        after.update(members(repo_of_files(git, new_rev, list(find_ids(git, new_rev, untouched, paths).values()), paths)))
+    still: set[str] = set().union(*after.values()) if after else set()
+    drops: dict[str, list[str]] = {}
+    for pack_id, ids in sorted(before.items()):
+        for ident in sorted(ids - still):
+            drops.setdefault(ident, []).append(pack_id)
+    return drops

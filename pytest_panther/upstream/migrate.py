@@ -6,14 +6,19 @@ difference (base → HEAD) is written as ``overrides/<ID>.yml`` and the base rel
 restored, in one new commit. A file is migrated only when every changed field can be
 overridden and applying the new override to upstream's YAML gives exactly what the fork
 deploys today (checked); otherwise it is left alone and reported, as are in-place ``.py``
-edits (code cannot be an override) and deleted upstream files.
+edits (code cannot be an override). An upstream detection the fork deleted (``git rm``)
+becomes an ``Excluded`` override (the reason: the subject of the commit that deleted it) and
+its files come back, so upstream changes to them no longer conflict. A pack's changed
+``PackDefinition`` IDs become an override of the pack.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field
+from pathlib import Path
 from typing import Any
 
+from pytest_panther.spec.model import Spec
 from pytest_panther.spec.yaml import dump
 from pytest_panther.spec.yaml import load
 from pytest_panther.upstream.config import UpstreamConfig
@@ -22,9 +27,11 @@ from pytest_panther.upstream.history import fork_edits
 from pytest_panther.upstream.history import repo_of_files
 from pytest_panther.upstream.overrides import LIST_FIELDS
 from pytest_panther.upstream.overrides import SET_FIELDS
+from pytest_panther.upstream.overrides import Override
 from pytest_panther.upstream.overrides import _parse
 from pytest_panther.upstream.overrides import apply_override
 from pytest_panther.upstream.overrides import load_overrides
+from pytest_panther.upstream.overrides import override_id_key
 
 __all__ = ["MigrateResult", "edit_to_override", "migrate_edits", "override_text"]
 
@@ -49,17 +56,27 @@ def edit_to_override(base: dict[str, Any], edited: dict[str, Any]) -> tuple[dict
             else:
                 fields[key] = patch
         elif key in LIST_FIELDS and isinstance(old, list) and isinstance(new, list):
-            patch = {"remove": [v for v in old if v not in new], "add": [v for v in new if v not in old]}
-            patch = {k: v for k, v in patch.items() if v}
-            if [v for v in old if v not in patch.get("remove", [])] + patch.get("add", []) == new:
-                fields[key] = patch
+            fields[key] = _list_patch(old, new)
+        elif key == "PackDefinition" and isinstance(old, dict) and isinstance(new, dict) and set(old) | set(new) == {"IDs"}:
+            old_ids, new_ids = old.get("IDs"), new.get("IDs")
+            if not isinstance(old_ids, list) or not isinstance(new_ids, list):
+                blocked.append("PackDefinition (IDs is not a list)")
             else:
-                fields[key] = new
+                fields[key] = {"IDs": _list_patch(old_ids, new_ids)}
         elif key in SET_FIELDS or key in LIST_FIELDS:
             fields[key] = new
         else:
             blocked.append(key)
     return fields, blocked
+
+
+def _list_patch(old: list[Any], new: list[Any]) -> Any:
+    """``{remove, add}`` turning ``old`` into ``new``, or ``new`` itself when order matters."""
+    patch = {"remove": [v for v in old if v not in new], "add": [v for v in new if v not in old]}
+    patch = {k: v for k, v in patch.items() if v}
+    if [v for v in old if v not in patch.get("remove", [])] + patch.get("add", []) == new:
+        return patch
+    return new
 
 
 def _tests_patch(old: list[Any], new: Any) -> dict[str, Any] | None:
@@ -79,8 +96,8 @@ def _tests_patch(old: list[Any], new: Any) -> dict[str, Any] | None:
     return patch
 
 
-def override_text(ident: str, id_key: str, fields: dict[str, Any], source: str) -> str:
-    header = f"# Override of upstream {ident}, moved out of an in-place edit of {source}\n# by `panther-gitops upstream migrate-edits`.\n"
+def override_text(ident: str, id_key: str, fields: dict[str, Any], source: str, action: str = "an in-place edit of") -> str:
+    header = f"# Override of upstream {ident}, moved out of {action} {source}\n# by `panther-gitops upstream migrate-edits`.\n"
     return header + dump({id_key: ident, **fields})
 
 
@@ -102,19 +119,24 @@ def migrate_edits(git: Git, config: UpstreamConfig, *, commit: bool = True) -> M
         raise RuntimeError("commit or stash your changes (and finish any rebase) before migrate-edits")
     root = git.root
     edits = fork_edits(git, config.base)
-    yaml_edits = [e.path for e in edits if e.kind == "yaml" and e.status == "M"]
+    yaml_edits = [e.path for e in edits if e.kind == "yaml" and e.status in "MD"]
     base_repo, head_repo = repo_of_files(git, config.base, yaml_edits), repo_of_files(git, "HEAD", yaml_edits)
     existing, _errors = load_overrides(root, config.overrides)
+    deleted = {e.path: base_repo.by_path.get(root / e.path) for e in edits if e.kind == "yaml" and e.status == "D"}
+    deleted_code = {s.python_path.relative_to(root).as_posix() for s in deleted.values() if s is not None and s.id and s.python_path is not None}
     result = MigrateResult()
     touched: list[str] = []
     for edit in edits:
-        if edit.kind == "python":
+        if edit.kind == "python" and not (edit.status == "D" and edit.path in deleted_code):
             result.skipped.append(f"{edit.path} ({', '.join(edit.ids) or 'no spec'}): Python edits cannot become overrides; keep the commit or write a new detection")
             continue
         if edit.kind != "yaml":
             continue
+        if edit.status == "D":
+            touched += _exclude(git, config, deleted.get(edit.path), edit.path, existing, result)
+            continue
         if edit.status != "M":
-            result.skipped.append(f"{edit.path}: {'deleted' if edit.status == 'D' else 'renamed'} by the fork; restore it and use an `Enabled: false` override or pack selection instead")
+            result.skipped.append(f"{edit.path}: the fork changed its file type; left in place")
             continue
         base_spec = base_repo.by_path.get(root / edit.path)
         head_spec = head_repo.by_path.get(root / edit.path)
@@ -132,28 +154,54 @@ def migrate_edits(git: Git, config: UpstreamConfig, *, commit: bool = True) -> M
         if old is not None:
             for key, value in old.fields.items():
                 fields[key] = value if key not in fields else apply_override(head_spec.document.data, old)[0].get(key)
-        id_key = {"policy": "PolicyID"}.get(base_spec.analysis_type, "RuleID" if base_spec.id_field == "RuleID" else "DetectionID")
         target = old.path if old is not None else root / config.overrides / f"{_safe(ident)}.yml"
-        text = override_text(ident, id_key, fields, edit.path)
+        text = override_text(ident, override_id_key(base_spec), fields, edit.path)
         new_override, problems = _parse(load(text, target))
         expected = apply_override(head_spec.document.data, old)[0] if old is not None else head_spec.document.data
         if new_override is None or problems or apply_override(base_spec.document.data, new_override)[0] != expected:
             result.skipped.append(f"{edit.path} ({ident}): the edit cannot be expressed exactly as an override; left in place")
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-        upstream_text = git.blob(config.base, edit.path)
-        assert upstream_text is not None
-        (root / edit.path).write_text(upstream_text, encoding="utf-8")
-        touched += [edit.path, target.relative_to(root).as_posix()]
+        touched += _write(git, config.base, target, text, [edit.path])
         result.migrated.append(f"{ident}: {edit.path} -> {target.relative_to(root).as_posix()}")
     if touched and commit:
         git.run("add", "--", *touched)
         ids = ", ".join(m.split(":", 1)[0] for m in result.migrated)
-        message = f"Move in-place edits of upstream detections into overrides\n\nRestores {config.base}'s YAML of {ids} so the next upstream rebase is clean."
+        message = f"Move in-place edits of upstream detections into overrides\n\nRestores {config.base}'s files of {ids} so the next upstream rebase is clean."
         git.run("commit", "--quiet", "-m", message, "--", *touched)
         result.commit = git.out("rev-parse", "HEAD")
     return result
+
+
+def _write(git: Git, base: str, target: Path, text: str, restore: list[str]) -> list[str]:
+    """Write the override ``target`` and restore ``restore`` from ``base``; the paths touched."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    for path in restore:
+        upstream_text = git.blob(base, path)
+        assert upstream_text is not None
+        (git.root / path).parent.mkdir(parents=True, exist_ok=True)
+        (git.root / path).write_text(upstream_text, encoding="utf-8")
+    return [*restore, target.relative_to(git.root).as_posix()]
+
+
+def _exclude(git: Git, config: UpstreamConfig, spec: Spec | None, path: str, existing: dict[str, Override], result: MigrateResult) -> list[str]:
+    """An upstream spec the fork deleted: an ``Excluded`` override and upstream's files back."""
+    if spec is None or not spec.id:
+        result.skipped.append(f"{path}: deleted by the fork; not a spec with an ID, left deleted")
+        return []
+    if spec.kind == "pack":
+        result.skipped.append(f"{path} ({spec.id}): deleted by the fork; restore it and select packs in [tool.pytest-panther.upstream] packs")
+        return []
+    subject = git.out("log", "-1", "--format=%s", "--diff-filter=D", f"{config.base}..HEAD", "--", path) or "deleted by the fork"
+    old = existing.get(spec.id)
+    fields = {**(old.fields if old is not None else {}), "Excluded": subject}
+    target = old.path if old is not None else git.root / config.overrides / f"{_safe(spec.id)}.yml"
+    restore = [path]
+    if spec.python_path is not None and git.blob_id("HEAD", spec.python_path.relative_to(git.root).as_posix()) is None:
+        restore.append(spec.python_path.relative_to(git.root).as_posix())
+    text = override_text(spec.id, override_id_key(spec), fields, path, "the fork's deletion of")
+    result.migrated.append(f"{spec.id}: deleted {path} -> {target.relative_to(git.root).as_posix()} (Excluded)")
+    return _write(git, config.base, target, text, restore)
 
 
 def _safe(ident: str) -> str:

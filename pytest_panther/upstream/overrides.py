@@ -8,8 +8,8 @@ patched spec (``Spec.data``) while ``Spec.document.data`` stays as upstream wrot
 Format (``overrides/AWS.Console.RootLogin.yml``)::
 
     # Which detection: the file name without .yml/.yaml, unless one of the keys
-    # DetectionID, RuleID or PolicyID is present (then that key wins and the file may have
-    # any name).
+    # DetectionID, RuleID, PolicyID or PackID is present (then that key wins and the file may
+    # have any name).
     RuleID: AWS.Console.RootLogin
     Enabled: false                    # set a field: the value replaces upstream's
     Severity: Low
@@ -17,22 +17,26 @@ Format (``overrides/AWS.Console.RootLogin.yml``)::
     Tags:                             # a mapping patches a list field:
       add: [ACME.Reviewed]            #   items appended (skipped when already present)
       remove: [Deprecated]            #   items removed (absent ones are ignored)
-    Tests:                            # test cases: a patch only (never a plain list)
-      remove: [Old upstream test name]   # by Name
-      add:                            # appended after the detection's own tests
-        - Name: Root login from the office is still an alert
-          ExpectedResult: true
-          Log: {...}
+    Tests:                            # test cases: a patch only (never a plain list);
+      remove: [Old upstream test name]   # by Name; add: cases appended after upstream's
+
+Three fields manage a fork's deployment rather than a detection's content:
+
+* ``Excluded: <reason>``: "we don't run this"; tests skip it with that reason, the sync never
+  deploys it (deletes it if deployed); upstream's files stay untouched, so pulls never conflict;
+* ``Status: Stable`` pins a status: upstream's ``Experimental``/``Deprecated`` (which the sync
+  does not deploy, as PAT) then no longer removes the detection from production;
+* ``PackDefinition: {IDs: {add: [...], remove: [...]}}`` in an override of a pack
+  (``PackID: ...``) changes which IDs the pack holds (a plain list replaces them).
 
 ``remove`` is applied before ``add``. Settable fields and their types are in
 :data:`SET_FIELDS` and :data:`LIST_FIELDS`. Fields that define *what* the detection is
 (``AnalysisType``, ``Filename``, the ID fields, ``LogTypes``, ``Detection``, …; see
 :data:`FORBIDDEN`) cannot be overridden: write a new detection instead.
 
-Errors are :class:`~pytest_panther.spec.yaml.YamlError` at the override file's line: unknown or
-forbidden field, wrong type, an ID that no spec has (upstream removed or renamed it; a close ID
-is suggested with :mod:`difflib`), two overrides for one ID, or an added test whose Name is taken.
-A file with any error is not applied at all.
+Errors (:class:`~pytest_panther.spec.yaml.YamlError` at the override's line: bad field or type,
+unknown ID with a close one suggested, two overrides for one ID, an added test Name taken): a
+file with any error is not applied at all.
 """
 from __future__ import annotations
 
@@ -50,6 +54,11 @@ from pytest_panther.spec.yaml import Document
 from pytest_panther.spec.yaml import YamlError
 from pytest_panther.spec.yaml import load
 from pytest_panther.spec.yaml import load_file
+from pytest_panther.upstream.override_fields import FORBIDDEN
+from pytest_panther.upstream.override_fields import ID_KEYS
+from pytest_panther.upstream.override_fields import LIST_FIELDS
+from pytest_panther.upstream.override_fields import SET_FIELDS
+from pytest_panther.upstream.override_fields import check_field
 
 __all__ = [
     "FORBIDDEN",
@@ -61,56 +70,11 @@ __all__ = [
     "apply_overrides",
     "load_overrides",
     "load_overrides_from_texts",
+    "override_id_key",
     "override_paths",
+    "patch_spec",
     "unknown_id_error",
 ]
-
-#: Keys that name the detection an override is for (first one present wins).
-ID_KEYS: tuple[str, ...] = ("DetectionID", "RuleID", "PolicyID")
-
-_SEVERITIES = ("Info", "Low", "Medium", "High", "Critical")
-
-#: Scalar and mapping fields an override may set: field → (Python type, description).
-SET_FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
-    "Enabled": (bool, "true or false"),
-    "Severity": (str, " | ".join(_SEVERITIES)),
-    "DedupPeriodMinutes": (int, "an integer (minutes)"),
-    "Threshold": (int, "an integer"),
-    "CreateAlert": (bool, "true or false"),
-    "Runbook": (str, "a string"),
-    "Reference": (str, "a string"),
-    "Description": (str, "a string"),
-    "DisplayName": (str, "a string"),
-    "Reports": (dict, "a mapping of framework to a list of strings"),
-}
-
-#: List fields: field → item type. A plain list replaces, ``{add, remove}`` patches.
-LIST_FIELDS: dict[str, type] = {
-    "OutputIds": str,
-    "Tags": str,
-    "SummaryAttributes": str,
-    "Suppressions": str,
-    "InlineFilters": dict,
-}
-
-#: Spec fields that cannot be overridden, with the reason shown as the hint.
-FORBIDDEN: dict[str, str] = {
-    "AnalysisType": "it decides what kind of spec this is",
-    "Filename": "the Python file belongs to upstream; write a new detection to change code",
-    "DataModelID": "the ID selects the spec, it cannot be changed",
-    "GlobalID": "the ID selects the spec, it cannot be changed",
-    "QueryName": "the ID selects the spec, it cannot be changed",
-    "PackID": "the ID selects the spec, it cannot be changed",
-    "LogTypes": "log types define what the detection reads; write a new detection instead",
-    "ResourceTypes": "resource types define what the policy reads; write a new detection instead",
-    "Detection": "the detection logic belongs to upstream; use InlineFilters or a new detection",
-    "BaseDetection": "write a new derived detection instead",
-    "ScheduledQueries": "the query link belongs to upstream",
-    "Query": "the query belongs to upstream",
-    "PackDefinition": "select packs in [tool.pytest-panther.upstream] packs",
-    "BaseVersion": "PAT's merge bookkeeping is not used with overrides",
-}
-
 
 @dataclass
 class Override:
@@ -127,6 +91,12 @@ class Override:
 
     def position(self, keys: tuple[str | int, ...] = ()) -> tuple[int, int]:
         return self.document.position(keys) if keys else (1, 1)
+
+    @property
+    def excluded(self) -> str:
+        """``path: reason`` when the override excludes the detection, else ""."""
+        reason = self.fields.get("Excluded")
+        return f"excluded by {self.path.parent.name}/{self.path.name}: {reason}" if reason else ""
 
     def added_tests(self) -> list[tuple[str, int]]:
         """``(Name, 1-based line in the override file)`` of each test case it adds, so that a
@@ -203,7 +173,7 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def _walk(base: Path) -> list[Path]:
-    found = []
+    found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(base):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         found.extend(Path(dirpath) / n for n in sorted(filenames) if n.endswith((".yml", ".yaml")) and not n.startswith("."))
@@ -226,89 +196,12 @@ def _parse(doc: Document) -> tuple[Override | None, list[YamlError]]:
     for key, value in data.items():
         if key == id_key:
             continue
-        problem = _check_field(doc, key, value)
+        problem = check_field(doc, key, value)
         if problem is not None:
             errors.append(problem)
         else:
             override.fields[key] = value
     return override, errors
-
-
-def _type_name(kind: type) -> str:
-    return {bool: "true or false", int: "an integer", str: "a string", dict: "a mapping", list: "a list"}[kind]
-
-
-def _is(value: Any, kind: type | tuple[type, ...]) -> bool:
-    if isinstance(value, bool) and kind is int:
-        return False
-    return isinstance(value, kind)
-
-
-def _check_field(doc: Document, key: Any, value: Any) -> YamlError | None:
-    if key in FORBIDDEN or key in ID_KEYS:
-        reason = FORBIDDEN.get(key, "one ID key selects the detection; remove the others")
-        return doc.error((key,), f"{key} cannot be overridden", reason, of_key=True)
-    if key == "Tests":
-        return _check_tests(doc, value)
-    if key in SET_FIELDS:
-        kind, expected = SET_FIELDS[key]
-        if not _is(value, kind):
-            return doc.error((key,), f"{key} must be {expected}, not {_show(value)}")
-        if key == "Severity" and value not in _SEVERITIES:
-            return doc.error((key,), f"Severity must be one of {', '.join(_SEVERITIES)}, not {value!r}")
-        if key == "Reports" and not all(isinstance(v, list) for v in value.values()):
-            return doc.error((key,), "Reports must be a mapping of framework to a list of strings")
-        return None
-    if key in LIST_FIELDS:
-        return _check_list(doc, key, value, LIST_FIELDS[key])
-    known = [*SET_FIELDS, *LIST_FIELDS, "Tests"]
-    close = difflib.get_close_matches(str(key), known, n=1)
-    hint = f"did you mean {close[0]!r}?" if close else f"fields that can be overridden: {', '.join(known)}"
-    return doc.error((key,), f"unknown override field {key!r}", hint, of_key=True)
-
-
-def _check_list(doc: Document, key: str, value: Any, item: type) -> YamlError | None:
-    if isinstance(value, list):
-        bad = next((i for i, v in enumerate(value) if not _is(v, item)), None)
-        if bad is not None:
-            return doc.error((key, bad), f"{key}[{bad}] must be {_type_name(item)}, not {_show(value[bad])}")
-        return None
-    if isinstance(value, dict):
-        extra = [k for k in value if k not in ("add", "remove")]
-        if extra:
-            return doc.error((key, extra[0]), f"{key}: unknown patch key {extra[0]!r}", "use add: [...] and/or remove: [...]", of_key=True)
-        for op, items in value.items():
-            if not isinstance(items, list):
-                return doc.error((key, op), f"{key}.{op} must be a list, not {_show(items)}")
-            bad = next((i for i, v in enumerate(items) if not _is(v, item)), None)
-            if bad is not None:
-                return doc.error((key, op, bad), f"{key}.{op}[{bad}] must be {_type_name(item)}, not {_show(items[bad])}")
-        return None
-    return doc.error((key,), f"{key} must be a list (replaces) or a mapping with add/remove (patches), not {_show(value)}")
-
-
-def _check_tests(doc: Document, value: Any) -> YamlError | None:
-    if not isinstance(value, dict):
-        return doc.error(("Tests",), "Tests must be a mapping with add and/or remove", "an override cannot replace upstream's tests; use Tests: {add: [...]}")
-    shape = {k: (v if k == "add" else []) for k, v in value.items()}
-    problem = _check_list(doc, "Tests", shape, dict)
-    if problem is not None:
-        return problem
-    if not isinstance(value.get("remove", []), list):
-        return doc.error(("Tests", "remove"), f"Tests.remove must be a list of test Names, not {_show(value['remove'])}")
-    for i, name in enumerate(value.get("remove", [])):
-        if not isinstance(name, str):
-            return doc.error(("Tests", "remove", i), f"Tests.remove[{i}] must be a test Name (a string), not {_show(name)}")
-    for i, case in enumerate(value.get("add", [])):
-        if not isinstance(case.get("Name"), str) or not case["Name"]:
-            return doc.error(("Tests", "add", i), f"Tests.add[{i}] needs a Name")
-    return None
-
-
-def _show(value: Any) -> str:
-    kind = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a mapping"}
-    return f"{kind.get(type(value), type(value).__name__)} ({value!r})" if not isinstance(value, (list, dict)) else kind[type(value)]
-
 
 def apply_override(data: dict[str, Any], override: Override) -> tuple[dict[str, Any], list[YamlError]]:
     """A patched deep copy of spec ``data`` (``data`` itself is not changed) and the problems."""
@@ -316,7 +209,7 @@ def apply_override(data: dict[str, Any], override: Override) -> tuple[dict[str, 
     errors: list[YamlError] = []
     for key, value in override.fields.items():
         if key == "Tests":
-            tests = patched.get("Tests") if isinstance(patched.get("Tests"), list) else []
+            tests: list[Any] = patched["Tests"] if isinstance(patched.get("Tests"), list) else []
             remove = set(value.get("remove", []))
             tests = [t for t in tests if not (isinstance(t, dict) and t.get("Name") in remove)]
             names = {t.get("Name") for t in tests if isinstance(t, dict)}
@@ -330,14 +223,43 @@ def apply_override(data: dict[str, Any], override: Override) -> tuple[dict[str, 
                 tests.append(copy.deepcopy(case))
                 names.add(case["Name"])
             patched["Tests"] = tests
-        elif key in LIST_FIELDS and isinstance(value, dict):
-            current = patched.get(key) if isinstance(patched.get(key), list) else []
-            result = [v for v in current if v not in value.get("remove", [])]
-            result.extend(v for v in copy.deepcopy(value.get("add", [])) if v not in result)
-            patched[key] = result
+        elif key == "Excluded":
+            continue  # not a spec field: Override.excluded, see patch_spec
+        elif key == "PackDefinition":
+            current = patched.get(key)
+            definition: dict[str, Any] = current if isinstance(current, dict) else {}
+            patched[key] = {**definition, "IDs": _patch_list(definition.get("IDs"), value["IDs"])}
+        elif key in LIST_FIELDS:
+            patched[key] = _patch_list(patched.get(key), value)
         else:
             patched[key] = copy.deepcopy(value)
     return patched, errors
+
+
+def _patch_list(current: Any, value: Any) -> list[Any]:
+    """A list field after an override's value: a plain list replaces, ``{add, remove}`` patches."""
+    if isinstance(value, list):
+        return copy.deepcopy(value)
+    result = [v for v in (current if isinstance(current, list) else []) if v not in value.get("remove", [])]
+    result.extend(v for v in copy.deepcopy(value.get("add", [])) if v not in result)
+    return result
+
+
+def patch_spec(spec: Spec, override: Override | None) -> list[YamlError]:
+    """Apply ``override`` to ``spec`` (``spec.data``, ``override_tests``, ``excluded``); the one
+    place the plugin, validation and the sync patch a spec. Returns the problems (nothing is
+    applied then)."""
+    if override is None:
+        return []
+    patched, problems = apply_override(spec.document.data, override)
+    if "PackDefinition" in override.fields and spec.kind != "pack":
+        line, col = override.position(("PackDefinition",))
+        problems.append(YamlError(override.path, line, col, f"PackDefinition: {override.id} is a {spec.kind}, not a pack"))
+    if not problems:
+        spec.data = patched
+        spec.override_tests = {name: (override.path, line) for name, line in override.added_tests()}
+        spec.excluded = override.excluded
+    return problems
 
 
 def apply_overrides(repo: Repository, overrides: dict[str, Override]) -> list[YamlError]:
@@ -355,12 +277,13 @@ def apply_overrides(repo: Repository, overrides: dict[str, Override]) -> list[Ya
             errors.append(unknown_id_error(override, by_id))
             continue
         for spec in specs:
-            patched, problems = apply_override(spec.document.data, override)
-            errors.extend(problems)
-            if not problems:
-                spec.data = patched
-                spec.override_tests = {name: (override.path, line) for name, line in override.added_tests()}
+            errors.extend(patch_spec(spec, override))
     return errors
+
+
+def override_id_key(spec: Spec) -> str:
+    """The ID key an override of ``spec`` names it with (``DetectionID`` for the kinds without one)."""
+    return spec.id_field if spec.id_field in ID_KEYS else "DetectionID"
 
 
 def unknown_id_error(override: Override, known: Any) -> YamlError:

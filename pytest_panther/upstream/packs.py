@@ -16,7 +16,8 @@ Rules of :func:`deployable_ids`:
 * any other spec is deployed when one of its packs is selected; otherwise it is left out
   (``unselected = "skip"``) or deployed with ``Enabled: false`` (``unselected = "disable"``,
   only for specs that have an ``Enabled`` field; others are left out);
-* pack specs themselves are never in the result.
+* pack specs themselves are never in the result, nor are detections an override excludes
+  (``Excluded``, :func:`not_deployed_reason`).
 
 Every spec is still tested whatever the selection.
 """
@@ -31,10 +32,24 @@ from pytest_panther.spec.repository import Repository
 from pytest_panther.upstream.config import UpstreamConfig
 from pytest_panther.upstream.git import Git
 
-__all__ = ["ALWAYS_DEPLOYED", "check_packs", "deployable_ids", "pack_members", "upstream_ids"]
+__all__ = ["ALWAYS_DEPLOYED", "check_packs", "deployable_ids", "not_deployed_reason", "pack_members", "upstream_ids"]
 
 #: Kinds deployed whatever the pack selection.
 ALWAYS_DEPLOYED = frozenset({"global", "datamodel", "lookup_table"})
+
+
+def not_deployed_reason(spec: Spec) -> str:
+    """Why the sync leaves ``spec`` (overrides applied) out of the deployment whatever the pack
+    selection, or "": an override's ``Excluded`` reason, or a ``Status`` Panther does not deploy.
+    The plugin skips excluded detections' tests with the same reason."""
+    from pytest_panther.sync.convert import RESOURCES
+    from pytest_panther.sync.convert import resource_of
+
+    if spec.excluded:
+        return spec.excluded
+    if spec.kind in RESOURCES and resource_of(spec) is None:  # the sync's Status rule, as PAT's
+        return f"Status: {spec.data.get('Status')} is not deployed (an override with `Status: Stable` keeps it deployed)"
+    return ""
 
 
 def pack_members(repo: Repository) -> dict[str, set[str]]:
@@ -90,7 +105,7 @@ def deployable_ids(repo: Repository, config: UpstreamConfig, upstream_ids: Colle
             selected |= members
     result: dict[str, bool] = {}
     for spec in repo.specs:
-        if not spec.id or spec.kind == "pack":
+        if not spec.id or spec.kind == "pack" or spec.excluded:
             continue
         own = spec.id not in in_any and (upstream_ids is None or spec.id not in upstream_ids)
         if not config.packs or spec.kind in ALWAYS_DEPLOYED or own or spec.id in selected:

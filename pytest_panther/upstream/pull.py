@@ -12,7 +12,9 @@ recorded in ``pyproject.toml`` in one commit.
 Deployment: the rebase runs with git hooks off, so the sync hooks (sync-contract.md §4) see
 only that last commit, and its ``post-commit`` hook runs only when the tests passed and every
 override applies; otherwise the commit is made with hooks off and nothing is deployed until
-the next commit (the sync is state-based: it deploys last-synced..HEAD).
+the next commit (the sync is state-based: it deploys last-synced..HEAD). What the pull says
+about it (hook installed or not, targets, deletions, upstream Status changes that take a
+detection out of production) is from :mod:`.deployment`.
 
 State between a stop and ``pull --continue`` is kept in ``$GIT_DIR/panther-upstream/pull.json``.
 """
@@ -32,12 +34,19 @@ from pytest_panther.sync.convert import resource_of
 from pytest_panther.upstream.affected import affected_spec_files
 from pytest_panther.upstream.config import TABLE
 from pytest_panther.upstream.config import UpstreamConfig
+from pytest_panther.upstream.config import read_config
 from pytest_panther.upstream.config import write_config
+from pytest_panther.upstream.conflicts import without_table
+from pytest_panther.upstream.deployment import deployment_lines
+from pytest_panther.upstream.deployment import status_lines
 from pytest_panther.upstream.git import Git
 from pytest_panther.upstream.git import release_key
 from pytest_panther.upstream.guidance import conflict_guidance
 from pytest_panther.upstream.history import find_ids
+from pytest_panther.upstream.history import fork_edits
 from pytest_panther.upstream.history import id_changes
+from pytest_panther.upstream.history import pack_drops
+from pytest_panther.upstream.history import status_drops
 from pytest_panther.upstream.overrides import load_overrides
 from pytest_panther.upstream.status import fetch_tags
 from pytest_panther.upstream.status import orphans
@@ -161,23 +170,12 @@ def _resolve_to_upstream(git: Git, path: str) -> None:
         git.run("rm", "--quiet", "--", path)
 
 
-def _without_table(text: str | None) -> str:
-    """``text`` without the ``[tool.pytest-panther.upstream]`` table."""
-    out, inside = [], False
-    for line in (text or "").splitlines():
-        if line.strip().startswith("["):
-            inside = line.strip() == TABLE
-        if not inside:
-            out.append(line)
-    return "\n".join(out).strip()
-
-
 def _resolve_pyproject(git: Git) -> bool:
     """Resolve a ``pyproject.toml`` conflict when the fork commit being replayed changed only
     the upstream table (``init`` and base-release commits): upstream's file plus that table.
     Upstream panther-analysis has its own ``pyproject.toml``, so this conflict is common."""
     before, after = git.blob("REBASE_HEAD^", "pyproject.toml"), git.blob("REBASE_HEAD", "pyproject.toml")
-    if after is None or _without_table(before) != _without_table(after):
+    if after is None or without_table(before) != without_table(after):
         return False
     try:
         table = tomllib.loads(after).get("tool", {}).get("pytest-panther", {}).get("upstream", {})
@@ -260,6 +258,9 @@ def _finish(
     runner: TestRunner | None, echo: Callable[[str], None] | None,
 ) -> PullResult:
     base, target, pre_head = saved["base"], saved["target"], saved["pre_head"]
+    # `pull --continue` read the settings mid-rebase, before the fork's later commits were
+    # replayed (a `packs` or `overrides` change among them): read the finished tree's.
+    config = read_config(git.root)
     result = PullResult(ok=True, echo=echo)
     count = git.out("rev-list", "--count", f"{target}..HEAD")
     result.add(f"rebased {count} fork commit(s) from {base} onto {target}")
@@ -271,6 +272,9 @@ def _finish(
         note = _sync_note(changes.specs[ident], ident, new_id)
         result.add(f"upstream {target} renamed {ident} to {new_id} ({path}); {note}")
     overrides, errors = load_overrides(git.root, config.overrides)
+    customised = set(overrides) | {i for e in fork_edits(git, target) for i in e.ids}
+    dropped = {i: p for i, p in pack_drops(git, base, target, config.packs, overrides).items() if i not in changes.gone()}
+    result.add(*status_lines(status_drops(git, base, target), overrides, customised, target, dropped))
     result.orphans = orphans(git, overrides, "HEAD", changes, target)
     present = find_ids(git, "HEAD", overrides)
     result.add(*(f"orphaned override: {o}" for o in result.orphans))
@@ -288,13 +292,14 @@ def _finish(
     # The rebase ran with git hooks off; this commit is the one the post-commit sync hook sees,
     # so it fires only when the result is fit to deploy (the sync deploys last-synced..HEAD).
     deploy = result.exit_code == 0
+    how = deployment_lines(git) if deploy else []
     write_config(git.root, {"base": target})
     git.run("add", "--", "pyproject.toml")
     message = f"Record upstream release {target} as the base release (was {base})"
     git.run("commit", "--quiet", "-m", message, "--", "pyproject.toml", hooks=deploy)
     _state_file(git).unlink(missing_ok=True)
     if deploy:
-        result.add(f"recorded {target} as the base release; the sync hook deploys the result")
+        result.add(f"recorded {target} as the base release", *how)
     else:
         result.add(f"recorded {target} as the base release with git hooks off: nothing is deployed until the problems above are fixed and committed")
     tracking = git.run("rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}", check=False).stdout.strip()

@@ -14,18 +14,21 @@ from pathlib import Path
 
 from pytest_panther.spec.yaml import YamlError
 from pytest_panther.upstream.config import UpstreamConfig
+from pytest_panther.upstream.conflicts import Stop
+from pytest_panther.upstream.conflicts import predict_stops
+from pytest_panther.upstream.deployment import status_lines
 from pytest_panther.upstream.git import Git
 from pytest_panther.upstream.git import GitError
 from pytest_panther.upstream.git import release_key
-from pytest_panther.upstream.guidance import changed_keys
-from pytest_panther.upstream.guidance import spec_data
 from pytest_panther.upstream.history import Edit
 from pytest_panther.upstream.history import IdChanges
 from pytest_panther.upstream.history import find_ids
 from pytest_panther.upstream.history import fork_edits
 from pytest_panther.upstream.history import id_changes
+from pytest_panther.upstream.history import pack_drops
 from pytest_panther.upstream.history import repo_at
 from pytest_panther.upstream.history import spec_ids_at
+from pytest_panther.upstream.history import status_drops
 from pytest_panther.upstream.overrides import Override
 from pytest_panther.upstream.overrides import apply_overrides
 from pytest_panther.upstream.overrides import load_overrides
@@ -44,14 +47,21 @@ class Status:
     edits: list[Edit] = field(default_factory=list)
     overrides: dict[str, str] = field(default_factory=dict)  # ID -> override file (relative)
     changes: IdChanges | None = None  # base -> latest newer release
-    touched: list[str] = field(default_factory=list)  # upstream deletions/renames of customised files
+    stops: list[Stop] = field(default_factory=list)  # the files `pull` onto ``latest`` stops on
     orphans: list[str] = field(default_factory=list)  # overrides for IDs gone now or in the latest release
     problems: list[str] = field(default_factory=list)
     packs: str = ""  # pack selection summary, when packs are selected
+    tag: str | None = None  # the release asked for (``status --tag``); default the latest
+    status_drops: list[str] = field(default_factory=list)  # detections a Status change takes out
 
     @property
     def latest(self) -> str | None:
         return self.newer[-1] if self.newer else None
+
+    @property
+    def target(self) -> str | None:
+        """The release the predictions are for: ``tag`` or the latest."""
+        return self.tag or self.latest
 
 
 def fetch_tags(git: Git, config: UpstreamConfig) -> None:
@@ -72,19 +82,22 @@ def status_json(status: Status) -> dict[str, object]:
         "base": status.base,
         "newer": status.newer,
         "latest": status.latest,
+        "target": status.target,
+        "status_drops": status.status_drops,
         "edits": [{"path": e.path, "status": e.status, "kind": e.kind, "ids": e.ids} for e in status.edits],
         "overrides": status.overrides,
         "removed": dict(status.changes.removed) if status.changes else {},
         "renamed": {k: list(v) for k, v in status.changes.renamed.items()} if status.changes else {},
-        "conflicts_ahead": status.touched,
+        "stops": [{"path": s.path, "case": s.case, "id": s.spec.id if s.spec else None, "why": s.why} for s in status.stops],
         "orphans": status.orphans,
         "problems": status.problems,
     }
 
 
-def collect_status(git: Git, config: UpstreamConfig) -> Status:
-    """The status of the fork at ``git.root`` (tags must already be fetched)."""
-    status = Status(base=config.base)
+def collect_status(git: Git, config: UpstreamConfig, tag: str | None = None) -> Status:
+    """The status of the fork at ``git.root`` (tags must already be fetched); predictions are
+    for the release ``tag`` (default: the latest)."""
+    status = Status(base=config.base, tag=tag)
     if not config.base:
         status.problems.append("no base release recorded; run `panther-gitops upstream init --release vX.Y.Z`")
         return status
@@ -111,11 +124,19 @@ def collect_status(git: Git, config: UpstreamConfig) -> Status:
             + (f", {len(disabled)} of them forced disabled" if disabled else "")
             + f" (unselected = {config.unselected})"
         )
-    if status.latest:
-        status.changes = id_changes(git, config.base, status.latest)
-        status.touched = _conflicts_ahead(git, status, config.base, status.latest)
+    if tag is not None and tag not in status.newer:
+        status.problems.append(f"{tag} is not a release newer than {config.base} (newer: {', '.join(status.newer) or 'none'})")
+        status.tag = None
+    target = status.target
+    if target:
+        status.changes = id_changes(git, config.base, target)
+        status.stops = predict_stops(git, config.base, target)
+        customised = set(overrides) | {i for e in status.edits for i in e.ids}
+        gone = status.changes.gone()  # reported as removed or renamed
+        dropped = {i: p for i, p in pack_drops(git, config.base, target, config.packs, overrides).items() if i not in gone}
+        status.status_drops = status_lines(status_drops(git, config.base, target), overrides, customised, target, dropped)
         known = {line.split(":", 1)[0] for line in status.orphans}
-        for line in orphans(git, overrides, status.latest, status.changes, status.latest):
+        for line in orphans(git, overrides, target, status.changes, target):
             if line.split(":", 1)[0] not in known:
                 status.orphans.append(line)
     return status
@@ -152,31 +173,6 @@ def orphan_lines(
     return lines
 
 
-def _conflicts_ahead(git: Git, status: Status, base: str, latest: str) -> list[str]:
-    """Customised upstream files that the rebase onto ``latest`` will likely conflict on."""
-    upstream = {old: (kind, new) for kind, old, new in git.name_status(base, latest)}
-    gone = status.changes.gone() if status.changes else set()
-    lines = []
-    for edit in status.edits:
-        kind, new = upstream.get(edit.path, ("", ""))
-        label = f"{edit.path} ({', '.join(edit.ids)})" if edit.ids else edit.path
-        if kind == "D":
-            lines.append(f"{label}: you changed it; upstream {latest} deletes it")
-        elif kind == "R":
-            lines.append(f"{label}: you changed it; upstream {latest} moves it to {new}")
-        elif any(i in gone for i in edit.ids):
-            lines.append(f"{label}: you changed it; upstream {latest} removes or renames its ID")
-        elif kind == "M" and edit.status == "M" and edit.kind == "yaml":
-            ours = changed_keys(spec_data(git, base, edit.path), spec_data(git, "HEAD", edit.path))
-            theirs = changed_keys(spec_data(git, base, edit.path), spec_data(git, latest, edit.path))
-            both = [k for k in ours if k in theirs]
-            if both:
-                lines.append(f"{label}: you and upstream {latest} both changed {', '.join(both)} (run `upstream migrate-edits` first)")
-        elif kind == "M" and edit.status == "M" and edit.kind == "python":
-            lines.append(f"{label}: you and upstream {latest} both changed the code")
-    return lines
-
-
 def format_status(status: Status) -> str:
     out = [f"base release: {status.base or '(none)'}"]
     out += [f"problem: {p}" for p in status.problems]
@@ -189,7 +185,7 @@ def format_status(status: Status) -> str:
     for e in in_place:
         verb = {"M": "modified", "D": "deleted", "R": "renamed", "T": "type changed"}[e.status]
         ids = f" ({', '.join(e.ids)})" if e.ids else ""
-        hint = "  -> `upstream migrate-edits` can turn it into an override" if e.kind == "yaml" and e.status == "M" else ""
+        hint = "  -> `upstream migrate-edits` can turn it into an override" if e.kind == "yaml" and e.status in "MD" else ""
         out.append(f"  {verb} {e.path}{ids}{hint}")
     others = [e.path for e in status.edits if e.kind == "other"]
     if others:
@@ -198,12 +194,16 @@ def format_status(status: Status) -> str:
         out.append(status.packs)
     out.append(f"overrides: {len(status.overrides)}")
     out += [f"  {ident}: {path}" for ident, path in sorted(status.overrides.items())]
-    if status.changes is not None and status.latest:
+    target = status.target
+    if status.changes is not None and target:
         for ident, path in sorted(status.changes.removed.items()):
-            out.append(f"upstream {status.latest} removes {ident} ({path})")
+            out.append(f"upstream {target} removes {ident} ({path})")
         for ident, (new_id, path) in sorted(status.changes.renamed.items()):
-            out.append(f"upstream {status.latest} renames {ident} to {new_id} ({path})")
-    out += [f"conflict ahead: {t}" for t in status.touched]
+            out.append(f"upstream {target} renames {ident} to {new_id} ({path})")
+    out += status.status_drops
+    if target:
+        out.append(f"pull to {target} stops on: {len(status.stops) or 'nothing'}")
+        out += [f"  {s.label}: {s.why}" for s in status.stops]
     out += [f"orphaned override: {o}" for o in status.orphans]
     return "\n".join(out) + "\n"
 

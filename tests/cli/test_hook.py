@@ -11,7 +11,6 @@ from gitrepo import git
 from gitrepo import make_repo
 from gitrepo import write
 
-from pytest_panther.cli.hook import ini_value
 from pytest_panther.cli.main import main
 
 RULE = """\
@@ -214,19 +213,6 @@ def test_validate_overrides_folder_setting(repo: Path, capsys: pytest.CaptureFix
     ])
 
 
-def test_ini_value_order_and_shapes(tmp_path: Path) -> None:
-    assert ini_value(tmp_path, "panther_paths") is None
-    (tmp_path / "setup.cfg").write_text("[tool:pytest]\npanther_paths = a\n")
-    assert ini_value(tmp_path, "panther_paths") == "a"
-    (tmp_path / "pyproject.toml").write_text("[tool.pytest.ini_options]\npanther_paths = ['b', 'c']\n")
-    assert ini_value(tmp_path, "panther_paths") == ["b", "c"]
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
-    assert ini_value(tmp_path, "panther_paths") is None  # the first file with a pytest section wins
-    (tmp_path / "pytest.ini").write_text("[other]\n")
-    (tmp_path / "pyproject.toml").write_text("not toml = = =\n")
-    assert ini_value(tmp_path, "panther_paths") == "a"
-
-
 # --------------------------------------------------------------------------- test
 
 
@@ -251,8 +237,10 @@ def test_test_runs_pytest_on_the_affected_specs(repo: Path, fake_pytest: FakePyt
     assert run(capsys, "test", "global_helpers/aws_helpers.py") == (0, [])
     # the plugin is told to load only the affected spec, the specs it names, helpers and data models
     load = "panther_paths=global_helpers/aws_helpers.yml\nrules/root_login.yml"
+    # and that the minimum-tests setting fails only detections whose own files are among the changed ones
+    touched = f"--panther-minimum-tests-on={repo.resolve() / 'global_helpers/aws_helpers.py'}"
     assert fake_pytest.calls == [
-        ["rules/root_login.yml", "-q", "-p", "no:cacheprovider", f"--rootdir={repo.resolve()}", "-o", load]]
+        ["rules/root_login.yml", "-q", "-p", "no:cacheprovider", f"--rootdir={repo.resolve()}", "-o", load, touched]]
 
 
 def test_test_passes_extra_args_and_exit_codes(repo: Path, fake_pytest: FakePytest, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from pytest_panther.cli import init as init_command
 from pytest_panther.cli.main import main
+from pytest_panther.config import read_settings
 from pytest_panther.scaffold.layout import iter_skeleton
 from pytest_panther.scaffold.layout import skeleton_root
 
@@ -165,7 +166,29 @@ def test_init_notes_what_to_merge_into_kept_config(tmp_path: Path, capsys: pytes
         f"(see {root / '.pre-commit-config.yaml'})\n"
     ) in out
     assert (
-        "  note: your pyproject.toml was kept; add pytest-panther and pre-commit to its dependencies "
-        f"(see {root / 'pyproject.toml'})\n"
+        "  note: your pyproject.toml was kept; add pytest-panther and pre-commit to its dependencies, and the "
+        f"[tool.pytest-panther] table (minimum_tests) (see {root / 'pyproject.toml'})\n"
     ) in out
     assert (tmp_path / "pyproject.toml").read_text() == '[project]\nname = "ours"\n'
+
+
+def test_init_upstream_in_a_fork_adds_the_minimum_tests_setting_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    upstream = tmp_path / "upstream"
+    upstream.mkdir()
+    (upstream / "pyproject.toml").write_text("[tool.black]\nline-length = 100\n")  # as panther-analysis's
+    _git(upstream, "init", "-q")
+    _git(upstream, "add", "-A")
+    _git(upstream, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "v1")
+    _git(upstream, "tag", "v1.0.0")
+    fork = tmp_path / "fork"
+    subprocess.run(["git", "clone", "-q", str(upstream), str(fork)], check=True)
+    assert main(["init", str(fork), "--upstream", str(upstream)]) == 0
+    assert "  added [tool.pytest-panther] minimum_tests = 2 to pyproject.toml" in capsys.readouterr().out
+    text = (fork / "pyproject.toml").read_text()
+    assert text.startswith("[tool.black]\nline-length = 100\n")
+    assert read_settings(fork).minimum_tests == 2
+    assert main(["init", str(fork), "--upstream", str(upstream)]) == 0
+    assert "added [tool.pytest-panther]" not in capsys.readouterr().out
+    assert (fork / "pyproject.toml").read_text() == text

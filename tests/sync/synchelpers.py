@@ -62,15 +62,24 @@ class GitRepo:
 TOKEN = "tok-e2e-7f3a9c1d5b"  # a recognisable value to grep for: it must appear nowhere
 
 
+def is_record(path: str) -> bool:
+    """A request path of the sync's record of what it deployed (pytest_panther.sync.manifest)."""
+    from pytest_panther.sync.manifest import MANIFEST_PREFIX
+
+    return path.startswith(f"/globals/{MANIFEST_PREFIX}")
+
+
 def deployed(server: Any) -> dict[str, dict[str, dict[str, Any]]]:
-    """The stand-in's objects, normalised like plans compare them (server fields, defaults out)."""
+    """The stand-in's objects, normalised like plans compare them (server fields, defaults out),
+    without the sync's own record (compared by the tests of pytest_panther.sync.manifest)."""
+    from pytest_panther.sync.manifest import is_manifest
     from pytest_panther.sync.plan import normalize
 
-    return {
-        kind: {key: normalize(kind, obj) for key, obj in objects.items()}
+    out = {
+        kind: {key: normalize(kind, obj) for key, obj in objects.items() if not is_manifest(kind, key)}
         for kind, objects in server.state(server_fields=False).items()
-        if objects
     }
+    return {kind: objects for kind, objects in out.items() if objects}
 
 
 def desired(path: Path, commit: str = "HEAD", overrides: dict[str, Any] | None = None) -> dict[str, dict[str, dict[str, Any]]]:

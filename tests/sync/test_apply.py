@@ -7,6 +7,7 @@ from typing import Any
 from synchelpers import TOKEN
 from synchelpers import deployed
 from synchelpers import desired
+from synchelpers import is_record
 
 from pytest_panther.sync.apply import apply_plan
 from pytest_panther.sync.client import PantherClient
@@ -33,7 +34,9 @@ def sync(repo: Any, server: Any, **kwargs: Any) -> tuple[Any, Any, str]:
 
 
 def writes(server: Any) -> list[tuple[str, str, int]]:
-    return [(r["method"], r["path"], r["status"]) for r in server.requests() if r["method"] in ("PUT", "POST", "DELETE")]
+    """Writes of detection content (the sync's record of what it deployed left out)."""
+    return [(r["method"], r["path"], r["status"]) for r in server.requests()
+            if r["method"] in ("PUT", "POST", "DELETE") and not is_record(r["path"])]
 
 
 def seed_repo(repo: Any, count: int = 3) -> None:
@@ -52,7 +55,7 @@ def test_first_apply_creates_everything_in_dependency_order(make_repo: Any, stan
     assert plan.mode == "refresh"
     assert summary.render() == "summary: 5 created, 0 updated, 0 deleted, 0 unchanged, 0 failed"
     assert [w[1] for w in writes(standin)] == ["/globals/helper", "/data-models/Std.DM", "/rules/Rule.0", "/rules/Rule.1", "/rules/Rule.2"]
-    assert out.splitlines()[0] == "created globals/helper"
+    assert out.splitlines()[0] == "[1/5] created globals/helper"
     assert read_synced(repo.path, "default") == head
     assert deployed(standin) == desired(repo.path)
     # Nothing changed: nothing sent, the ref stays.
@@ -75,7 +78,7 @@ def test_a_400_leaves_the_ref_and_the_rerun_finishes_without_duplicates(make_rep
     plan, summary, out = sync(repo, standin)
     assert summary.render() == "summary: 9 created, 0 updated, 0 deleted, 1 unchanged, 1 failed"
     assert summary.failures == ["rules/Batch.04: PUT /rules/Batch.04: 400 bad rule"]
-    assert "failed: PUT /rules/Batch.04: 400 bad rule rules/Batch.04" in out
+    assert "[5/10] failed rules/Batch.04: PUT /rules/Batch.04: 400 bad rule\n" in out
     assert read_synced(repo.path, "default") == base
     plan, summary, _ = sync(repo, standin)
     assert summary.ok and summary.ref_moved
@@ -111,7 +114,7 @@ def test_deletes_are_guarded_and_404_counts_as_done(make_repo: Any, standin: Any
     plan, summary, out = sync(repo, standin)
     assert [f"{c.action} {c.label}" for c in plan.changes] == ["delete rules/Ours.Drop", "delete */Gone.Already"]
     assert summary.render() == "summary: 0 created, 0 updated, 2 deleted, 1 unchanged, 0 failed"
-    assert "deleted (already gone) */Gone.Already" in out
+    assert "deleted */Gone.Already (already gone)" in out
     assert sorted(standin.state()["rules"]) == ["Console.Made", "Ours.Keep"]
     plan, summary, _ = sync(repo, standin, refresh=True)
     assert [c.label for c in plan.unmanaged] == ["rules/Console.Made"] and plan.changes == []
@@ -135,7 +138,11 @@ def test_spec_errors_keep_the_ref(make_repo: Any, standin: Any) -> None:
     repo.write("rules/bad.yml", "AnalysisType: rule\nRuleID: Bad.Rule\nSeverity: Low\n")
     repo.commit()
     plan, summary, _ = sync(repo, standin)
-    assert plan.errors == ["rules/bad.yml:2:9: no Filename: the Python body is required (add `Filename: <name>.py`)"]
+    assert plan.errors == [
+        "rules/bad.yml:1:1: missing required key 'Enabled'",
+        "rules/bad.yml:1:1: missing required key 'Filename' or 'Detection'",
+        "rules/bad.yml:1:1: missing required key 'LogTypes' or 'ScheduledQueries'",
+    ]
     assert summary.created == 1 and not summary.ref_moved
     assert read_synced(repo.path, "default") is None
 
@@ -147,13 +154,13 @@ def test_every_kind_deploys_and_a_refresh_finds_no_drift(make_repo: Any, standin
     seed_repo(repo, 1)
     repo.write("rules/r0.yml", (repo.path / "rules/r0.yml").read_text() + (
         "Reports:\n  CIS:\n    - 3.10\n    - '1.1'\n  MITRE ATT&CK:\n    - TA0001:T1078\n"
-        "InlineFilters:\n  All:\n    - KeyPath: eventName\n      Condition: Equals\n      Value: ConsoleLogin\n"
+        "InlineFilters:\n  - KeyPath: eventName\n    Condition: Equals\n    Value: ConsoleLogin\n"
         "SummaryAttributes: [p_any_ip_addresses]\nThreshold: 5\nDedupPeriodMinutes: 15\n"
     ))
     repo.write("policies/p.py", "def policy(resource):\n    return True\n")
     repo.write("policies/p.yml", "AnalysisType: policy\nPolicyID: Pol.One\nFilename: p.py\nEnabled: true\nSeverity: High\n"
                "ResourceTypes: [AWS.S3.Bucket]\nSuppressions: ['aws::s3::*']\nTests:\n  - Name: ok\n    ExpectedResult: true\n"
-               "    Resource: {Name: b}\n    Mocks:\n      - objectName: lookup\n        returnValue: 3\n")
+               "    Resource: {Name: b}\n    Mocks:\n      - objectName: lookup\n        returnValue: '3'\n")
     repo.write("queries/q.yml", "AnalysisType: scheduled_query\nQueryName: Hourly Logins\nEnabled: true\n"
                "Query: select 1\nSchedule:\n  CronExpression: '0 * * * *'\n  TimeoutMinutes: 2\n")
     repo.write("queries/s.yml", "AnalysisType: saved_query\nQueryName: Saved One\nQuery: select 2\nDescription: kept\n")
@@ -164,8 +171,8 @@ def test_every_kind_deploys_and_a_refresh_finds_no_drift(make_repo: Any, standin
                "LogTypes: [Okta.SystemLog]\nDetection:\n  - Key: eventType\n    Condition: Equals\n    Value: user.session.start\n"
                "AlertTitle: Login\nGroupBy:\n  - Key: actor\n")
     repo.commit()
-    _, summary, _ = sync(repo, standin)
-    assert summary.ok and summary.created == 8, summary.failures
+    plan, summary, _ = sync(repo, standin)
+    assert summary.ok and summary.created == 8, (summary.failures, plan.errors)
     assert standin.state()["rules"]["Rule.0"]["reports"] == {"CIS": ["3.10", "1.1"], "MITRE ATT&CK": ["TA0001:T1078"]}
     assert deployed(standin) == desired(repo.path)
     plan, _, _ = sync(repo, standin, refresh=True)

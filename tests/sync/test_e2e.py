@@ -20,6 +20,7 @@ from synchelpers import TOKEN
 from synchelpers import GitRepo
 from synchelpers import deployed
 from synchelpers import desired
+from synchelpers import is_record
 
 from pytest_panther.sync.state import read_pending
 from pytest_panther.sync.state import read_synced
@@ -54,7 +55,7 @@ class Scenario:
         return [
             f"{r['method']} {r['path']} {r['status']}"
             for r in self.server.requests()[since:]
-            if r["method"] in ("PUT", "POST", "DELETE")
+            if r["method"] in ("PUT", "POST", "DELETE") and not is_record(r["path"])
         ]
 
     def check(self, *, synced: bool = True, secrets: tuple[str, ...] = (TOKEN,)) -> None:
@@ -216,8 +217,9 @@ def test_503_twice_then_success(scenario: Scenario) -> None:
     _upstream_change(scenario)
     scenario.server.inject(method="PUT", path_regex="^/rules/", status=503, times=2, retry_after=0)
     mark = scenario.mark()
-    scenario.run("pull", "-q")
+    proc = scenario.run("pull", "-q")
     assert scenario.writes(mark) == ["PUT /rules/B.Rule 503", "PUT /rules/B.Rule 503", "PUT /rules/B.Rule 200"]
+    assert "panther-sync: [1/1] updated rules/B.Rule (after 2 retries: 503, 503)" in proc.stderr  # never silent
     scenario.check()
 
 
@@ -438,3 +440,22 @@ def test_amend_and_fast_forward_rebase(scenario: Scenario) -> None:
     scenario.run("checkout", "-q", "main")
     assert scenario.writes(mark) == ["PUT /rules/C.Rule 200"]
     scenario.check()
+
+
+def test_a_pulled_commit_cannot_redirect_the_token(scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Audit D1, end to end: upstream commits a targets.default table with another host and
+    token_env = "GITHUB_TOKEN"; the post-merge hook of the next `git pull` must send nothing there."""
+    from pytest_panther.sync.standin import StandinServer
+
+    github_token = "ghp_e2e0000000000000000000000000000000"
+    monkeypatch.setenv("GITHUB_TOKEN", github_token)
+    with StandinServer(token=TOKEN) as other:
+        scenario.up.write("pyproject.toml", f'[tool.pytest-panther.targets.default]\nhost = "{other.url}"\ntoken_env = "GITHUB_TOKEN"\n')
+        scenario.up.add_rule("D.Rule")
+        scenario.up.commit("redirect")
+        mark = scenario.mark()
+        proc = scenario.run("pull", "-q")
+        assert "token_env = 'GITHUB_TOKEN' refused" in proc.stderr
+        assert other.requests() == [] and scenario.writes(mark) == []
+    assert "D.Rule" not in scenario.server.state()["rules"]  # nothing deployed until the table is fixed
+    assert all(secret not in text for text in scenario.outputs for secret in (TOKEN, github_token))

@@ -142,7 +142,7 @@ def test_cli_apply_against_the_standin(repo: Any, standin: Any, capsys: pytest.C
     assert capsys.readouterr().out.endswith("  + create rules/R.1  (not in the deployment)\nplan: 1 to create, 0 to update, 0 to delete, 0 unchanged\n")
     assert main(["sync", "apply"]) == 0
     captured = capsys.readouterr()
-    assert captured.err == "created rules/R.1\n"
+    assert captured.err == "[1/1] created rules/R.1\n"
     assert captured.out.endswith(f"summary: 1 created, 0 updated, 0 deleted, 0 unchanged, 0 failed\nrefs/panther/default/synced → {repo.head()[:12]}\n")
     assert main(["sync", "apply", "--target", "prod"]) == 1
     assert capsys.readouterr().err == "panther-gitops sync: unknown target 'prod' (configured: default)\n"
@@ -152,27 +152,36 @@ def test_cli_apply_against_the_standin(repo: Any, standin: Any, capsys: pytest.C
     assert err.startswith("panther-gitops sync: GET /globals: 401 ") and "the token was refused" in err
 
 
-def test_a_large_first_sync_shows_totals_not_every_line() -> None:
+def test_a_large_sync_shows_the_first_changes_a_count_and_progress() -> None:
+    """Audit D17: a hook run with more than 20 changes listed no IDs (30 deletes were "30 deleted")."""
     from pytest_panther.sync.hooks import _Quiet
 
     err = io.StringIO()
     quiet = _Quiet(err)
-    creates = "".join(f"  + create rules/R.{i}  (new)\n" for i in range(30))
+    creates = "".join(f"  + create rules/R.{i:02}  (new)\n" for i in range(30))
     quiet.write(f"target default (http://h): a..b (incremental)\n{creates}plan: 30 to create, 0 to update, 0 to delete, 2 unchanged\n")
-    quiet.write("created rules/R.0\n")
-    quiet.write("failed: PUT /rules/R.1: 400 bad rules/R.1\n")
-    assert err.getvalue() == (
-        "panther-sync: target default (http://h): a..b (incremental)\n"
-        "panther-sync: plan: 30 to create, 0 to update, 0 to delete, 2 unchanged\n"
-        "panther-sync: failed: PUT /rules/R.1: 400 bad rules/R.1\n"
-    )
+    for i in range(30):
+        quiet.write(f"[{i + 1}/30] created rules/R.{i:02}\n" if i != 4 else "[5/30] failed rules/R.04: PUT /rules/R.04: 400 bad\n")
+    lines = err.getvalue().splitlines()
+    assert lines[:2] == ["panther-sync: target default (http://h): a..b (incremental)", "panther-sync:   + create rules/R.00  (new)"]
+    assert lines[20:24] == [
+        "panther-sync:   + create rules/R.19  (new)",
+        "panther-sync:   … and 10 more (`panther-gitops sync plan` lists every change before an apply)",
+        "panther-sync: plan: 30 to create, 0 to update, 0 to delete, 2 unchanged",
+        "panther-sync: [3/30] created rules/R.02",
+    ]
+    assert lines[24:] == [
+        "panther-sync: [5/30] failed rules/R.04: PUT /rules/R.04: 400 bad",
+        "panther-sync: [6/30] created rules/R.05",
+        *(f"panther-sync: [{n}/30] created rules/R.{n - 1:02}" for n in (9, 12, 15, 18, 21, 24, 27, 30)),
+    ]
     small = io.StringIO()
     quiet = _Quiet(small)
     quiet.write("target t\n  + create rules/A  (new)\nplan: 1 to create, 0 to update, 0 to delete, 0 unchanged\n")
-    quiet.write("created rules/A\n")
+    quiet.write("[1/1] created rules/A\n")
     assert small.getvalue().splitlines() == [
         "panther-sync: target t",
         "panther-sync:   + create rules/A  (new)",
         "panther-sync: plan: 1 to create, 0 to update, 0 to delete, 0 unchanged",
-        "panther-sync: created rules/A",
+        "panther-sync: [1/1] created rules/A",
     ]

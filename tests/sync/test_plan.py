@@ -76,7 +76,7 @@ def test_kinds_map_to_collections_and_status_filters(make_repo: Any) -> None:
     repo.write("global_helpers/h.yml", "AnalysisType: global\nGlobalID: h\nFilename: h.py\n")
     repo.write("data_models/m.yml", "AnalysisType: datamodel\nDataModelID: M.1\nEnabled: true\nLogTypes: [Okta.SystemLog]\nMappings:\n  - Name: actor_user\n    Path: $.actor.name\n")
     repo.write("policies/p.py", "def policy(resource):\n    return True\n")
-    repo.write("policies/p.yml", "AnalysisType: policy\nPolicyID: P.1\nFilename: p.py\nSeverity: Medium\nResourceTypes: [AWS.S3.Bucket]\n")
+    repo.write("policies/p.yml", "AnalysisType: policy\nPolicyID: P.1\nFilename: p.py\nEnabled: true\nSeverity: Medium\nResourceTypes: [AWS.S3.Bucket]\n")
     repo.write("queries/q.yml", "AnalysisType: scheduled_query\nQueryName: Q one\nEnabled: true\nQuery: select 1\nSchedule:\n  RateMinutes: 60\n  TimeoutMinutes: 2\n")
     repo.add_rule("Old.Rule", extra="Status: Deprecated\n")
     repo.write("correlation_rules/c.yml", "AnalysisType: correlation_rule\nRuleID: C.1\nSeverity: Low\nDetection: []\n")
@@ -96,12 +96,12 @@ def test_kinds_map_to_collections_and_status_filters(make_repo: Any) -> None:
 def test_conversion_errors_are_located(make_repo: Any) -> None:
     repo = make_repo()
     repo.add_rule("Bad.Sev", "bad", severity="Urgent")
-    repo.write("rules/nopy.yml", "AnalysisType: rule\nRuleID: No.Py\nFilename: missing.py\nSeverity: Low\n")
+    repo.write("rules/nopy.yml", "AnalysisType: rule\nRuleID: No.Py\nFilename: missing.py\nSeverity: Low\nEnabled: true\nLogTypes: [Okta.SystemLog]\n")
     repo.commit()
     state = desired_state(snapshot(repo.path, "HEAD"))
     assert state.items == {}
     assert state.errors == [
-        "rules/bad.yml:5:11: Severity must be one of Info, Low, Medium, High, Critical, not 'Urgent'",
+        "rules/bad.yml:5:11: Severity: 'Urgent' is not one of Info, Low, Medium, High, Critical",
         "rules/nopy.yml:3:11: Python file 'missing.py' is not in the commit",
     ]
 
@@ -242,7 +242,7 @@ def test_target_overrides_apply_and_a_change_replans_everything(make_repo: Any) 
     write_synced(repo.path, "dev", synced_at_dev, None)
     repo.write("pyproject.toml", '[tool.pytest-panther.targets.dev]\nhost = "http://127.0.0.1:9"\noutput_ids = ["dev-channel"]\n')
     repo.commit()
-    target = load_targets((repo.path / "pyproject.toml").read_text(), {})["dev"]
+    target = load_targets((repo.path / "pyproject.toml").read_text(), {"DEV_PANTHER_HOST": "http://127.0.0.1:9"})["dev"]
     (change,) = make_plan(repo.path, target).changes
     assert (change.action, change.body["outputIDs"]) == ("update", ["dev-channel"])
     assert change.diff() == ['outputIDs: (absent) → ["dev-channel"]']
@@ -251,13 +251,14 @@ def test_target_overrides_apply_and_a_change_replans_everything(make_repo: Any) 
 def test_targets_from_env_and_pyproject() -> None:
     text = (
         '[tool.pytest-panther.targets.prod]\nhost = "https://api.acme.runpanther.net/public/graphql"\n'
-        'token_env = "PROD_TOKEN"\ndeploy_branch = "release"\n'
+        'token_env = "PROD_PANTHER_TOKEN"\ndeploy_branch = "release"\n'
     )
-    env = {"PANTHER_API_HOST": "http://127.0.0.1:5", "PANTHER_SYNC_RETRIES": "0", "PROD_TOKEN": "s3cr3t"}
+    env = {"PANTHER_API_HOST": "http://127.0.0.1:5", "PANTHER_SYNC_RETRIES": "0", "PROD_PANTHER_TOKEN": "s3cr3t",
+           "PROD_PANTHER_HOST": "https://api.acme.runpanther.net"}
     targets = load_targets(text, env)
     assert sorted(targets) == ["default", "prod"]
     prod = targets["prod"]
-    assert (prod.host, prod.token_env, prod.deploy_branch, prod.retries) == ("https://api.acme.runpanther.net", "PROD_TOKEN", "release", 0)
+    assert (prod.host, prod.token_env, prod.deploy_branch, prod.retries) == ("https://api.acme.runpanther.net", "PROD_PANTHER_TOKEN", "release", 0)
     assert prod.token(env) == "s3cr3t"
     assert "s3cr3t" not in repr(prod)
     with pytest.raises(TargetError, match=r"^target 'default': the token variable PANTHER_API_TOKEN is not set$"):
@@ -391,4 +392,5 @@ def test_refresh_never_deletes_for_a_broken_spec(make_repo: Any) -> None:
     assert plan.changes == []
     assert plan.notes == ["specs have errors: --prune deletes nothing until they are fixed"]
     assert sorted(c.id for c in plan.unmanaged) == ["Console.Made", "R.1"]
-    assert plan.errors == ["rules/r.yml:2:9: RuleID is missing or not a string"]
+    assert plan.errors[-1] == "rules/r.yml:2:9: RuleID: expected a string, got a list"
+    assert all(error.startswith("rules/r.yml:") for error in plan.errors)

@@ -4,7 +4,9 @@ fixed identity and dates), so the tests never depend on the machine."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from upstream_repos import git
@@ -69,3 +71,16 @@ def ran(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
 
     monkeypatch.setattr(pull_module, "run_pytest", record)
     return runs
+
+
+@pytest.fixture
+def standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A stand-in Panther on 127.0.0.1 (stops with the test) and the environment pointing at it."""
+    from pytest_panther.sync.standin import StandinServer
+
+    with StandinServer(token="upstream-e2e-token") as server:
+        monkeypatch.setenv("PANTHER_API_HOST", server.url)
+        monkeypatch.setenv("PANTHER_API_TOKEN", "upstream-e2e-token")
+        monkeypatch.setenv("PANTHER_SYNC_RETRIES", "0")
+        monkeypatch.setenv("PANTHER_SYNC_TIMEOUT", "5")
+        yield server

@@ -150,6 +150,12 @@ def test_unknown_id_from_file_name_points_at_the_file(repo_root: Path) -> None:
         ("Tests:\n  add:\n    - {Name: one failure, ExpectedResult: true, Log: {}}\n", "overrides/Acme.Login.Brute.yml:3:7: Tests.add[0]: Acme.Login.Brute already has a test named 'one failure' (add it to Tests.remove to replace it)"),
         ("- Enabled\n", "overrides/Acme.Login.Brute.yml:1:1: an override must be a mapping of spec fields (see pytest_panther.upstream.overrides)"),
         ("Enabled: [\n", "overrides/Acme.Login.Brute.yml:2:1: did not find expected node content"),
+        ("Excluded: ''\n", "overrides/Acme.Login.Brute.yml:1:11: Excluded needs the reason (shown when tests skip the detection)"),
+        ("Excluded: true\n", "overrides/Acme.Login.Brute.yml:1:11: Excluded must be the reason the fork does not run this detection, not a boolean (True)"),
+        ("Status: 2\n", "overrides/Acme.Login.Brute.yml:1:9: Status must be a string such as Stable (Experimental and Deprecated are not deployed), not an integer (2)"),
+        ("PackDefinition: {IDs: [a]}\n", "overrides/Acme.Login.Brute.yml:1:17: PackDefinition: Acme.Login.Brute is a rule, not a pack"),
+        ("PackDefinition: [a]\n", "overrides/Acme.Login.Brute.yml:1:17: PackDefinition must be a mapping with IDs only (PackDefinition: {IDs: {add: [...], remove: [...]}})"),
+        ("PackDefinition:\n  IDs: {add: [1]}\n", "overrides/Acme.Login.Brute.yml:2:15: IDs.add[0] must be a string, not an integer (1)"),
     ],
 )
 def test_errors_are_located(repo_root: Path, text: str, message: str) -> None:
@@ -213,3 +219,54 @@ def test_spec_ids_in_reads_the_first_top_level_id_line() -> None:
 
     texts = ["AnalysisType: rule\nRuleID: 'A.B'  # c\n", 'PolicyID: "P"\n', "  RuleID: nested\n", "PackID: \n", "x: 1\n"]
     assert spec_ids_in(texts) == {"A.B", "P"}
+
+
+PACK = "AnalysisType: pack\nPackID: Acme.Pack\nPackDefinition:\n  IDs:\n    - Acme.Login.Brute\n    - Acme.Bucket.Public\n"
+
+
+def test_excluded_skips_and_is_never_deployed(repo_root: Path) -> None:
+    from pytest_panther.upstream.config import UpstreamConfig
+    from pytest_panther.upstream.packs import deployable_ids
+    from pytest_panther.upstream.packs import not_deployed_reason
+
+    write(repo_root, {"overrides/Acme.Login.Brute.yml": "Excluded: we have no Okta\n", "packs/p.yml": PACK})
+    repo, errors = apply(repo_root)
+    spec = repo.by_id()["Acme.Login.Brute"]
+    assert errors == [] and "Excluded" not in spec.data  # not a spec field: validation never sees it
+    assert spec.excluded == not_deployed_reason(spec) == "excluded by overrides/Acme.Login.Brute.yml: we have no Okta"
+    assert "Acme.Login.Brute" not in deployable_ids(repo, UpstreamConfig())
+    assert "Acme.Login.Brute" not in deployable_ids(repo, UpstreamConfig(packs=["Acme.Pack"]))
+
+
+def test_status_override_pins_what_upstream_marks_experimental(repo_root: Path) -> None:
+    from pytest_panther.upstream.packs import not_deployed_reason
+
+    write(repo_root, {"rules/brute.yml": RULE.replace("Severity: Medium", "Severity: Medium\nStatus: Experimental")})
+    repo, _ = apply(repo_root)
+    reason = not_deployed_reason(repo.by_id()["Acme.Login.Brute"])
+    assert reason == "Status: Experimental is not deployed (an override with `Status: Stable` keeps it deployed)"
+    write(repo_root, {"overrides/Acme.Login.Brute.yml": "Status: Stable\n"})
+    repo, errors = apply(repo_root)
+    assert errors == [] and not_deployed_reason(repo.by_id()["Acme.Login.Brute"]) == ""
+
+
+def test_pack_override_adds_and_drops_ids(repo_root: Path) -> None:
+    from pytest_panther.upstream.config import UpstreamConfig
+    from pytest_panther.upstream.packs import deployable_ids
+
+    write(repo_root, {"packs/p.yml": PACK, "overrides/pack.yml": "PackID: Acme.Pack\nPackDefinition:\n  IDs:\n    remove: [Acme.Bucket.Public]\n"})
+    repo, errors = apply(repo_root)
+    assert errors == []
+    assert repo.by_id()["Acme.Pack"].data["PackDefinition"] == {"IDs": ["Acme.Login.Brute"]}
+    chosen = deployable_ids(repo, UpstreamConfig(packs=["Acme.Pack"]), upstream_ids={"Acme.Login.Brute", "Acme.Bucket.Public"})
+    assert "Acme.Login.Brute" in chosen and "Acme.Bucket.Public" not in chosen
+
+
+def test_plugin_skips_an_excluded_detection_with_the_reason(pytester: pytest.Pytester) -> None:
+    write(pytester.path, {
+        "rules/brute.yml": RULE, "rules/brute.py": "def rule(event):\n    return False\n",
+        "overrides/Acme.Login.Brute.yml": "Excluded: we have no Okta\n",
+    })
+    result = pytester.runpytest("-rs", "-p", "no:randomly")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["SKIPPED [[]1[]] rules/brute.yml: excluded by overrides/Acme.Login.Brute.yml: we have no Okta"])

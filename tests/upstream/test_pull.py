@@ -81,16 +81,23 @@ def test_guidance_for_python_and_deleted_files(fork: Path, capsys: pytest.Captur
     code, out = upstream(fork, capsys, "pull", "--tag", "v2.0.0")
     assert code == 1
     lines = out.splitlines()
-    assert lines[2:11] == [
+    assert lines[2:18] == [
         "CONFLICT rules/aws/root_login.py (rule Up.AWS.RootLogin)",
         "  upstream v1.0.0 -> v2.0.0: changed the code (+2 -1 lines)",
         "  your commit:          changed the code (+1 -1 lines)",
-        "  Python edits cannot become overrides: merge by hand, or copy the detection under a new ID",
+        "  upstream changed this detection's logic where you did. Merge by hand; or take upstream's",
+        "  code and keep your change out of it: an allow-list as an `InlineFilters` override (evaluated",
+        "  before the rule), or your own copy under a new ID with this one `Excluded` in an override",
         "CONFLICT rules/gcp/legacy.yml (rule Up.GCP.Legacy)",
         "  upstream v1.0.0 -> v2.0.0: deleted the file",
         "  your commit:          changed Severity",
-        "  upstream no longer has this file: `git rm rules/gcp/legacy.yml` accepts the deletion",
+        "  upstream no longer has this file",
         "",
+        "What to do next (during a rebase \"ours\" is upstream's side):",
+        "  merge by hand: edit rules/aws/root_login.py (conflict markers) && git add rules/aws/root_login.py",
+        "  or take upstream's code: git checkout --ours -- rules/aws/root_login.py && (write the override) && git add rules/aws/root_login.py overrides",
+        "  git rm --quiet rules/gcp/legacy.yml   (accepts upstream's deletion; keep your change in a detection of your own)",
+        "  then: panther-gitops upstream pull --continue",
     ]
     # Take upstream's side for both and go on.
     git(fork, "checkout", "--ours", "--", "rules/aws/root_login.py")
@@ -174,4 +181,4 @@ def test_guidance_knows_the_existing_override(fork: Path, capsys: pytest.Capture
         "  overrides/Up.Okta.BruteForce.yml already sets Threshold: that value wins over this edit",
         "",
     ]
-    assert "    git checkout --ours -- rules/okta/brute_force.yml && git add rules/okta/brute_force.yml" in lines
+    assert "  or keep upstream's version (your override has the change): git checkout --ours -- rules/okta/brute_force.yml && git add rules/okta/brute_force.yml" in lines
