@@ -25,6 +25,7 @@ from typing import Any
 from pytest_panther.config import RepositorySettings
 from pytest_panther.config import SettingsError
 from pytest_panther.config import read_settings_from
+from pytest_panther.spec.findings import split
 from pytest_panther.spec.model import Spec
 from pytest_panther.spec.repository import DEFAULT_PATHS
 from pytest_panther.spec.repository import load_repository_from_texts
@@ -217,7 +218,8 @@ def desired_state(snap: Snapshot, only: Iterable[str] | None = None, overrides: 
     except SettingsError as exc:  # validated strictly; the error keeps the ref where it is
         state.errors.append(str(exc))
         settings = RepositorySettings()
-    options = ValidationOptions(allow_extra_keys=settings.allow_extra_keys, extra_keys_allowlist=settings.extra_keys)
+    options = ValidationOptions(allow_extra_keys=settings.allow_extra_keys, extra_keys_allowlist=settings.extra_keys,
+                                log_types=settings.log_types)
     for spec in specs:
         rel = spec.path.as_posix()
         status = skipped_status(spec)
@@ -227,6 +229,8 @@ def desired_state(snap: Snapshot, only: Iterable[str] | None = None, overrides: 
             state.notes.append(f"{rel}: {spec.id or '?'} is not deployed ({why}), as pat upload skips it")
             continue
         problems = validate_spec(spec, options)
+        if not settings.strict:  # findings Panther accepts do not stop a deployment
+            problems = split(problems)[0]
         if problems:
             state.errors.extend(problem.format() for problem in problems)
             continue
