@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from fnmatch import fnmatchcase as fnmatch
 from pathlib import Path
+from pathlib import PurePosixPath
 
 from pytest_panther.spec.model import Spec
 from pytest_panther.spec.model import is_spec
@@ -31,6 +32,7 @@ __all__ = [
     "Repository",
     "iter_spec_files",
     "load_repository",
+    "in_committed_spec_paths",
     "in_spec_paths",
     "load_repository_from_texts",
     "walk_spec_folders",
@@ -123,16 +125,27 @@ def in_spec_paths(root: Path, path: Path, paths: Iterable[str]) -> bool:
     is walked and read; for :data:`PAT_DEFAULT_PATH`, by PAT's folder patterns)."""
     for rel in paths:
         base = (root / rel).resolve()
-        if not path.is_relative_to(base):
-            continue
-        parts = path.relative_to(base).parts[:-1]
-        if any(p.startswith(".") or p in _PRUNED for p in parts):
-            continue
-        if not _is_pat_default(rel) or not parts:
-            return True
-        if any(fnmatch("./" + "/".join(parts), p) for p in PAT_FOLDER_PATTERNS):
+        if path.is_relative_to(base) and _read_below(path.relative_to(base).parts[:-1], rel):
             return True
     return False
+
+
+def in_committed_spec_paths(path: str, paths: Iterable[str]) -> bool:
+    """:func:`in_spec_paths` for the POSIX path of a committed file, relative to the repository
+    root (the sync reads commits, not the working tree)."""
+    parts = tuple(path.split("/"))
+    for rel in paths:
+        prefix = tuple(p for p in PurePosixPath(rel).parts if p != ".")
+        if len(parts) > len(prefix) and parts[: len(prefix)] == prefix and _read_below(parts[len(prefix):-1], rel):
+            return True
+    return False
+
+
+def _read_below(parts: tuple[str, ...], rel: str) -> bool:
+    """Whether files in the folder ``parts`` below the spec path ``rel`` are read."""
+    if any(p.startswith(".") or p in _PRUNED for p in parts):
+        return False
+    return not _is_pat_default(rel) or not parts or any(fnmatch("./" + "/".join(parts), p) for p in PAT_FOLDER_PATTERNS)
 
 
 def _walk(base: Path, *, pat_default: bool = False) -> Iterator[Path]:

@@ -27,7 +27,7 @@ from pytest_panther.config import SettingsError
 from pytest_panther.config import read_settings_from
 from pytest_panther.spec.findings import split
 from pytest_panther.spec.model import Spec
-from pytest_panther.spec.repository import DEFAULT_PATHS
+from pytest_panther.spec.repository import in_committed_spec_paths
 from pytest_panther.spec.repository import load_repository_from_texts
 from pytest_panther.spec.validate import ValidationOptions
 from pytest_panther.spec.validate import validate_spec
@@ -137,15 +137,17 @@ class DesiredState:
     notes: list[str] = field(default_factory=list)  # specs deliberately not deployed, by name
 
 
-def snapshot(repo: Path, commit: str, paths: Iterable[str] = DEFAULT_PATHS, *, reuse: Snapshot | None = None) -> Snapshot:
+def snapshot(repo: Path, commit: str, paths: Iterable[str] | None = None, *, reuse: Snapshot | None = None) -> Snapshot:
     """List ``commit`` and read its spec blobs, ``deprecated.txt`` and ``pyproject.toml``.
 
-    Python blobs are read later, only for parsed units. ``reuse`` lends blobs already read.
+    Specs are read where pytest collects them: ``paths``, by default the commit's own
+    ``panther_paths`` setting, else where PAT's ``pat test``/``pat upload`` look (nested folders
+    included). Python blobs are read later, only for parsed units. ``reuse`` lends blobs already read.
     """
-    paths = tuple(paths)
     all_files = list_tree(repo, commit)
-    prefixes = tuple(p.rstrip("/") + "/" for p in paths)
-    tree = {p: sha for p, sha in all_files.items() if p.startswith(prefixes) or p in (DEPRECATED_FILE, PYPROJECT)}
+    wanted_paths = tuple(paths) if paths is not None else _spec_paths(repo, all_files)
+    tree = {p: sha for p, sha in all_files.items()
+            if p in (DEPRECATED_FILE, PYPROJECT) or in_committed_spec_paths(p, wanted_paths)}
     yaml_paths = [p for p in tree if p.endswith((".yml", ".yaml")) and not p.rsplit("/", 1)[-1].startswith(".")]
     wanted = [tree[p] for p in yaml_paths]
     wanted += [tree[p] for p in (DEPRECATED_FILE, PYPROJECT) if p in tree]
@@ -166,6 +168,25 @@ def snapshot(repo: Path, commit: str, paths: Iterable[str] = DEFAULT_PATHS, *, r
     deprecated = snap.text(DEPRECATED_FILE) or ""
     snap.deprecated = {line.strip() for line in deprecated.splitlines() if line.strip() and not line.lstrip().startswith("#")}
     return snap
+
+
+def _spec_paths(repo: Path, all_files: dict[str, str]) -> tuple[str, ...]:
+    """The commit's ``panther_paths`` (a setting that does not read is reported by
+    :func:`desired_state`; PAT's default is used meanwhile)."""
+    blobs: dict[str, bytes] = {}
+
+    def read(name: str) -> str | None:
+        sha = all_files.get(name)
+        if sha is None:
+            return None
+        if sha not in blobs:
+            blobs.update(read_blobs(repo, [sha]))
+        return blobs[sha].decode("utf-8", "replace")
+
+    try:
+        return read_settings_from(read).paths
+    except SettingsError:
+        return RepositorySettings().paths
 
 
 def changed_units(old: Snapshot | None, new: Snapshot) -> tuple[set[str], set[str]]:

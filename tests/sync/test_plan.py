@@ -399,3 +399,19 @@ def test_refresh_never_deletes_for_a_broken_spec(make_repo: Any) -> None:
     assert sorted(c.id for c in plan.unmanaged) == ["Console.Made", "R.1"]
     assert plan.errors[-1] == "rules/r.yml:2:9: RuleID: expected a string, got a list"
     assert all(error.startswith("rules/r.yml:") for error in plan.errors)
+
+
+def test_specs_are_read_where_pytest_collects_them_nested_folders_included(make_repo: Any) -> None:
+    """A policy in team_content/aws_policies/ is tested by pytest (PAT's folder patterns) and so
+    deployed; a commit's panther_paths narrows both alike."""
+    repo = make_repo()
+    repo.write("team_content/aws_policies/p.py", "def policy(resource):\n    return True\n")
+    repo.write("team_content/aws_policies/p.yml", "AnalysisType: policy\nPolicyID: Team.P\nFilename: p.py\nEnabled: true\n"
+               "Severity: Medium\nResourceTypes: [AWS.S3.Bucket]\n")
+    repo.write("team_content/notes.yml", "AnalysisType: policy\nPolicyID: Not.A.Spec.Folder\n")
+    repo.add_rule("A.One")
+    repo.commit()
+    assert sorted(desired_state(snapshot(repo.path, "HEAD")).items) == [("policies", "Team.P"), ("rules", "A.One")]
+    repo.write("pyproject.toml", '[tool.pytest.ini_options]\npanther_paths = ["rules"]\n')
+    repo.commit()
+    assert sorted(desired_state(snapshot(repo.path, "HEAD")).items) == [("rules", "A.One")]
