@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
+from collections.abc import Iterable
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,10 +21,13 @@ import pytest
 from pytest_panther import report
 from pytest_panther.engine.runner import run_item
 from pytest_panther.session import PantherSession
+from pytest_panther.spec.findings import STRICT_NOTE
+from pytest_panther.spec.findings import PantherSpecWarning
+from pytest_panther.spec.findings import split
 from pytest_panther.spec.model import Spec
 from pytest_panther.spec.model import TestCase
 
-__all__ = ["DetectionNode", "ItemKind", "MinimumTestsItem", "ProblemItem", "SpecFile", "TestCaseItem"]
+__all__ = ["DetectionNode", "ItemKind", "MinimumTestsItem", "ProblemItem", "PythonFile", "SpecFile", "TestCaseItem"]
 
 
 class ItemKind:
@@ -33,6 +38,8 @@ class ItemKind:
     VALIDATE = "validate"
     DUPLICATE_TEST = "duplicate_test"
     MINIMUM_TESTS = "minimum_tests"
+    #: A Python test file of the repository that does not import.
+    IMPORT = "import"
 
 
 #: In the skip reason of a ``[minimum tests]`` item that is listed, not failed (the summary lists it).
@@ -68,7 +75,16 @@ class SpecFile(pytest.File):
 
     def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
         path = self.path.resolve()
-        problems = self.panther.problems.get(path, [])
+        problems, suspicious = split(self.panther.problems.get(path, []))
+        if self.panther.settings.strict:
+            problems = sorted([*problems, *suspicious], key=lambda e: (e.line, e.col, e.message))
+        else:
+            for finding in suspicious:  # Panther accepts these: the warnings summary, file:line
+                shown = _shown(str(finding), self)
+                warnings.warn_explicit(
+                    PantherSpecWarning(f"{shown} {STRICT_NOTE}"),
+                    PantherSpecWarning, shown.split(":", 1)[0], finding.line,
+                )
         spec = self.panther.repo.by_path.get(path)
         if problems:
             item = ProblemItem.from_parent(self, name="validate", problems=[str(p) for p in problems])
@@ -259,6 +275,24 @@ class ProblemItem(pytest.Item):
     def reportinfo(self) -> tuple[Path, int, str]:
         parent = self.parent.name if isinstance(self.parent, DetectionNode) else self.path.name
         return self.path, 0, f"{parent}: {self.name}"
+
+
+class PythonFile(pytest.Module):
+    """A Python test file of the repository (``global_helpers/*_test.py`` …) that never stops the
+    run: when it does not import, it becomes one failing item naming the cause's ``file:line``
+    (a syntax error in a global helper it imports, a missing package), and every other test runs.
+    A file that imports PAT itself, which is not installed, is skipped with that reason."""
+
+    def collect(self) -> Iterable[pytest.Item | pytest.Collector]:
+        try:
+            return list(super().collect())
+        except Exception as exc:  # pytest's CollectError wraps the import error as its cause
+            cause = exc.__cause__ if isinstance(exc, pytest.Collector.CollectError) and exc.__cause__ else exc
+            if isinstance(cause, ModuleNotFoundError) and (cause.name or "").split(".")[0] == "panther_analysis_tool":
+                pytest.skip(f"{self.path.name} imports panther_analysis_tool, which is not installed",
+                            allow_module_level=True)
+            message = f"{self.path}: could not be imported, so its tests did not run: {report.import_failure(cause)}"
+            return [ProblemItem.from_parent(self, name="import", problems=[message], kind=ItemKind.IMPORT)]
 
 
 class MinimumTestsItem(ProblemItem):

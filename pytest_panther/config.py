@@ -10,7 +10,9 @@ table of ``pyproject.toml`` (the template's home for them)::
     minimum_tests = 2            # ini panther_minimum_tests
     allow_extra_keys = false     # ini panther_allow_extra_keys
     extra_keys = ["Owner"]       # ini panther_extra_keys
-    paths = ["rules", "policies"]  # ini panther_paths
+    paths = ["rules", "policies"]  # ini panther_paths (default: where PAT's `pat test` looks)
+    strict = false               # ini panther_strict: validation warnings fail too
+    log_types = ["Acme.Firewall"]  # ini panther_log_types: log types besides Panther's catalogue
 
 Precedence: the ini key (pytest's ``-o`` included), then the table, then the default. Values are
 converted as pytest converts ini values (booleans: ``y yes t true on 1`` / ``n no f false off 0``),
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_panther.spec.repository import DEFAULT_PATHS
+from pytest_panther.spec.repository import PAT_DEFAULT_PATH
 from pytest_panther.spec.suggest import did_you_mean
 
 __all__ = [
@@ -46,6 +48,8 @@ TABLE_KEYS = {
     "minimum_tests": "panther_minimum_tests",
     "allow_extra_keys": "panther_allow_extra_keys",
     "extra_keys": "panther_extra_keys",
+    "strict": "panther_strict",
+    "log_types": "panther_log_types",
 }
 _SUBTABLES = ("upstream", "targets")
 _TRUE = ("y", "yes", "t", "true", "on", "1")
@@ -63,10 +67,15 @@ class SettingsError(Exception):
 class RepositorySettings:
     """The settings the plugin, ``validate`` and the hooks share."""
 
-    paths: tuple[str, ...] = DEFAULT_PATHS
+    #: Default: where PAT's default ``pat test`` looks (nested folders included).
+    paths: tuple[str, ...] = (PAT_DEFAULT_PATH,)
     minimum_tests: int = 0
     allow_extra_keys: bool = False
     extra_keys: frozenset[str] = frozenset()
+    #: Findings Panther accepts (validation warnings) fail too.
+    strict: bool = False
+    #: Log types known besides Panther's catalogue and ``Custom.*``.
+    log_types: frozenset[str] = frozenset()
 
 
 def path_reader(root: Path) -> Reader:
@@ -206,6 +215,10 @@ def read_settings_from(read: Reader, pyproject: Path | str = "pyproject.toml", i
         settings["allow_extra_keys"] = _bool(*values["allow_extra_keys"])
     if "extra_keys" in values:
         settings["extra_keys"] = frozenset(_lines(*values["extra_keys"]))
+    if "strict" in values:
+        settings["strict"] = _bool(*values["strict"])
+    if "log_types" in values:
+        settings["log_types"] = frozenset(_lines(*values["log_types"]))
     return RepositorySettings(**settings)
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from pytest_panther.config import SettingsError
 from pytest_panther.config import read_settings
-from pytest_panther.spec.repository import DEFAULT_PATHS
+from pytest_panther.spec.repository import PAT_DEFAULT_PATH
 
 __all__ = ["Filter", "Settings", "add_options", "parse_filter", "settings_from_config"]
 
@@ -100,7 +100,7 @@ def combine(filters: list[Filter]) -> list[Filter]:
 class Settings:
     """Everything the plugin was asked to do, resolved from options, env and ini."""
 
-    paths: tuple[str, ...] = DEFAULT_PATHS
+    paths: tuple[str, ...] = (PAT_DEFAULT_PATH,)
     minimum_tests: int = 0
     filters: tuple[Filter, ...] = ()
     skip_disabled: bool = False
@@ -113,6 +113,10 @@ class Settings:
     allow_network: bool = False
     test_names: frozenset[str] = frozenset()
     minimum_tests_on: tuple[str, ...] = ()
+    #: Findings Panther accepts (warnings) fail too (``--panther-strict``, ini ``panther_strict``).
+    strict: bool = False
+    #: Log types the team declares besides the catalogue and ``Custom.*`` (ini ``panther_log_types``).
+    log_types: frozenset[str] = frozenset()
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -144,10 +148,18 @@ def add_options(parser: pytest.Parser) -> None:
                          "tests; list the others (repeatable; the panther-test hook passes a commit's files)")
     group.addoption("--panther-allow-network", action="store_true", default=False,
                     help="let detection tests open network connections (off by default)")
+    group.addoption("--panther-strict", action="store_true", default=None,
+                    help="fail on findings Panther accepts but that look wrong (pytest warnings otherwise; "
+                         "ini panther_strict)")
     # The keys shared with `panther-gitops validate` and the hooks default to None (unset), so that
     # pytest_panther.config can fall back to [tool.pytest-panther] as those tools do.
-    parser.addini("panther_paths", "folders (relative to rootdir) holding analysis specs "
-                  "(or [tool.pytest-panther] paths)", type="linelist", default=None)
+    parser.addini("panther_paths", "folders (relative to rootdir) holding analysis specs (or [tool.pytest-panther] "
+                  "paths; default: where PAT's `pat test` looks, nested folders included)", type="linelist",
+                  default=None)
+    parser.addini("panther_strict", "validation warnings (findings Panther accepts) fail too "
+                  "(or [tool.pytest-panther] strict)", type="bool", default=None)
+    parser.addini("panther_log_types", "log types known besides Panther's catalogue and Custom.* "
+                  "(or [tool.pytest-panther] log_types)", type="linelist", default=None)
     parser.addini("panther_minimum_tests", "minimum tests per detection (or [tool.pytest-panther] minimum_tests)",
                   default=None)
     parser.addini("panther_filter", "filters, one per line", type="linelist", default=[])
@@ -226,4 +238,6 @@ def settings_from_config(config: pytest.Config) -> Settings:
         allow_network=bool(opt.panther_allow_network),
         test_names=frozenset(opt.panther_test_name),
         minimum_tests_on=tuple(opt.panther_minimum_tests_on),
+        strict=bool(pick(opt.panther_strict, None, shared.strict)),
+        log_types=shared.log_types,
     )

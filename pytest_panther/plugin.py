@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pytest_panther import hookspecs
+from pytest_panther.collect import PythonFile
 from pytest_panther.collect import SpecFile
 from pytest_panther.collect import TestCaseItem
 from pytest_panther.options import add_options
@@ -102,15 +103,15 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SpecFile |
     return SpecFile.from_parent(parent, path=file_path, panther=panther)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
-    report = yield
-    if report.failed and isinstance(collector, pytest.Module) and "No module named 'panther_analysis_tool'" in str(report.longrepr):
-        # panther-analysis ships unittest files that import PAT itself; without PAT installed
-        # they cannot run: say so instead of aborting the whole collection.
-        reason = f"{collector.path.name} imports panther_analysis_tool, which is not installed"
-        return pytest.CollectReport(report.nodeid, "skipped", (str(collector.path), 0, f"Skipped: {reason}"), [])
-    return report
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> pytest.Module | None:
+    """Python test files under the rootdir of a detection repository never stop the run: one that
+    does not import is an error on that file only (:class:`~pytest_panther.collect.PythonFile`)."""
+    if module_path.name == "__init__.py":
+        return None
+    panther = parent.config.stash[SESSION]
+    if not panther.repo.specs or not module_path.is_relative_to(panther.root):
+        return None
+    return PythonFile.from_parent(parent, path=module_path)
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -189,6 +190,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         return
     if not summary.outcomes and not summary.invalid_files:
         return
+    summary.outside_paths = config.stash[SESSION].specs_outside_paths()
     found = without_tests(config.stash[SESSION], config)
     summary.without_tests = None if found is None else sorted(found)
     verbose = config.get_verbosity() >= 0

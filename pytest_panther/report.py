@@ -21,7 +21,8 @@ from pytest_panther.spec.model import Spec
 from pytest_panther.spec.model import TestCase
 
 __all__ = [
-    "ALERT_PREFIX", "alert_lines", "details_wanted", "case_problem", "correlation_failure", "internal_error", "own_traceback", "setup_failure", "verdict_failure",
+    "ALERT_PREFIX", "alert_lines", "details_wanted", "case_problem", "correlation_failure", "import_failure",
+    "internal_error", "missing_module", "own_traceback", "setup_failure", "verdict_failure",
 ]
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent)
@@ -176,11 +177,33 @@ def setup_failure(spec: Spec, case: TestCase, error: BaseException) -> str:
         text = f"{error.filename}:{error.lineno}:{error.offset or 1}: syntax error: {error.msg}"
     else:
         text = f"{_exc_text(error)}"
+    if isinstance(error, ModuleNotFoundError):
+        text = missing_module(error)
     frames = _own_frames(error)
     body = f"{_header(spec, case)}\n  the detection's module could not be loaded: {text}"
-    if isinstance(error, ModuleNotFoundError):
-        body += f"\n  (is {error.name!r} a global helper with that GlobalID, or an installed package?)"
     return body + ("\n" + frames if frames else "")
+
+
+def missing_module(error: ModuleNotFoundError) -> str:
+    """One line for an import that neither Panther's runtime nor the repository provides."""
+    name = (error.name or str(error)).split(".")[0]
+    return (
+        f"no module named {name!r}: neither Panther's runtime nor this repository provides it "
+        f"(a global helper needs GlobalID {name!r}; a package must be installed in this environment, "
+        "e.g. `pip install <package>`, and listed in the repository's requirements)"
+    )
+
+
+def import_failure(error: BaseException) -> str:
+    """``file:line: what`` for a module that failed to import (a syntax error in it or in a global
+    helper it imports, a missing package, an exception at import time)."""
+    if isinstance(error, SyntaxError):
+        return f"{error.filename}:{error.lineno}:{error.offset or 1}: syntax error: {error.msg}"
+    if isinstance(error, ModuleNotFoundError):
+        return missing_module(error)
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if _is_own(frame.filename)]
+    where = f"{frames[-1].filename}:{frames[-1].lineno}: " if frames else ""
+    return f"{where}{_exc_text(error)}"
 
 
 def case_problem(spec: Spec, case: TestCase, message: str, hint: str = "") -> str:

@@ -6,6 +6,8 @@ importable from session start to session end only (:mod:`pytest_panther.engine.h
 """
 from __future__ import annotations
 
+import os
+import re
 from contextlib import ExitStack
 from functools import cached_property
 from pathlib import Path
@@ -17,6 +19,7 @@ from pytest_panther.engine.datamodels import DataModels
 from pytest_panther.engine.detection import FakeDestination
 from pytest_panther.engine.detection import LoadedDetection
 from pytest_panther.engine.detection import load_detection
+from pytest_panther.engine.helpers import PantherImports
 from pytest_panther.engine.helpers import global_helpers
 from pytest_panther.evaluate.correlation import CorrelationRule
 from pytest_panther.evaluate.correlation import compile_correlation
@@ -26,7 +29,9 @@ from pytest_panther.options import Settings
 from pytest_panther.spec.crosscheck import validate_repository
 from pytest_panther.spec.model import Spec
 from pytest_panther.spec.model import TestCase
+from pytest_panther.spec.repository import PAT_DEFAULT_PATH
 from pytest_panther.spec.repository import Repository
+from pytest_panther.spec.repository import iter_spec_files
 from pytest_panther.spec.repository import load_repository
 from pytest_panther.spec.validate import ValidationOptions
 from pytest_panther.spec.yaml import YamlError
@@ -38,6 +43,9 @@ from pytest_panther.upstream.untouched import Untouched
 from pytest_panther.upstream.untouched import untouched_upstream
 
 __all__ = ["PantherSession"]
+
+_ANALYSIS_TYPE = re.compile(r"^AnalysisType\s*:", re.MULTILINE)
+_TESTS = re.compile(r"^Tests\s*:", re.MULTILINE)
 
 
 class PantherSession:
@@ -90,6 +98,7 @@ class PantherSession:
         options = ValidationOptions(
             allow_extra_keys=self.settings.allow_extra_keys,
             extra_keys_allowlist=self.settings.extra_keys_allowlist,
+            log_types=self.settings.log_types,
         )
         problems = {Path(k): list(v) for k, v in validate_repository(self.repo, options).items() if v}
         for error in self.override_errors:
@@ -111,6 +120,26 @@ class PantherSession:
         known = self._known_files
         return str(path) in known or (str(path.resolve()) in known)
 
+    def specs_outside_paths(self) -> list[str]:
+        """Spec files with ``Tests:`` that PAT's default ``pat test`` would test but the configured
+        ``panther_paths`` leave out (relative paths; empty with the default paths)."""
+        paths = self.settings.paths
+        # Files instead of folders are a selection (the pre-commit hook's), not the setting.
+        if any(os.path.normpath(p) == PAT_DEFAULT_PATH or (self.root / p).is_file() for p in paths):
+            return []
+        ours = set(iter_spec_files(self.root, paths))
+        outside = []
+        for path in iter_spec_files(self.root, [PAT_DEFAULT_PATH]):
+            if path in ours:
+                continue
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            if _ANALYSIS_TYPE.search(text) and _TESTS.search(text):
+                outside.append(path.relative_to(self.root.resolve()).as_posix())
+        return outside
+
     @cached_property
     def data_models(self) -> DataModels:
         return DataModels(self.repo.data_models)
@@ -122,6 +151,11 @@ class PantherSession:
             if spec.id and spec.python_path is not None and spec.id not in helpers:
                 helpers[spec.id] = spec.python_path.resolve()
         return helpers
+
+    @cached_property
+    def imports(self) -> PantherImports:
+        """Import resolution as in Panther, around loading and running detections."""
+        return PantherImports(self.root, self.helper_paths)
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -153,6 +187,10 @@ class PantherSession:
 
     def _load(self, spec: Spec) -> LoadedDetection:
         """:raises YamlError: for malformed InlineFilters or a malformed simple detection."""
+        with self.imports.isolated():
+            return self._load_isolated(spec)
+
+    def _load_isolated(self, spec: Spec) -> LoadedDetection:
         filters = core_filters(spec) if spec.data.get("InlineFilters") else None
         if spec.kind == "simple_detection":
             return load_detection(spec, module_factory=build_simple_module, filters=filters)

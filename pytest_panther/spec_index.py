@@ -21,8 +21,10 @@ from typing import Protocol
 
 from pytest_panther.spec.model import Spec
 from pytest_panther.spec.model import is_spec
+from pytest_panther.spec.repository import PAT_DEFAULT_PATH
 from pytest_panther.spec.repository import Repository
 from pytest_panther.spec.repository import iter_spec_files
+from pytest_panther.spec.repository import walk_spec_folders
 from pytest_panther.spec.yaml import YamlError
 from pytest_panther.spec.yaml import load
 from pytest_panther.spec.yaml import load_file
@@ -298,9 +300,8 @@ class SpecIndex:
         result = []
         for rel in self.paths:
             base = self.root / rel
-            for dirpath, dirnames, filenames in os.walk(base):
-                dirnames[:] = [d for d in dirnames if not d.startswith(".") and d != "__pycache__"]
-                result.extend(Path(dirpath) / f for f in filenames if f.endswith(".py") and not f.startswith("."))
+            for dirpath, filenames in walk_spec_folders(base, pat_default=os.path.normpath(rel) == PAT_DEFAULT_PATH):
+                result.extend(Path(dirpath) / f for f in filenames if f.endswith(".py"))
         return result
 
     def detections_importing(self, names: set[str]) -> list[Spec]:

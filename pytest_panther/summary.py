@@ -31,6 +31,8 @@ class Summary:
     listed_below_minimum: dict[str, str] = field(default_factory=dict)
     invalid: set[str] = field(default_factory=set)
     invalid_files: set[str] = field(default_factory=set)
+    #: Spec files with tests that PAT's default walk finds but ``panther_paths`` leaves out.
+    outside_paths: list[str] = field(default_factory=list)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         properties = {str(k): str(v) for k, v in report.user_properties}
@@ -71,6 +73,8 @@ class Summary:
             head += f"; below minimum, not failed: {len(self.listed_below_minimum)}"
         if self.invalid_files:
             head += f"; invalid specs: {len(self.invalid_files)}"
+        if self.outside_paths:
+            head += f"; not collected (outside panther_paths): {len(self.outside_paths)}"
         if not verbose:
             return [head]
         out = [head]
@@ -83,6 +87,9 @@ class Summary:
             out.append(f"skipped ({reason}): {len(ids)}: " + ", ".join(sorted(ids)))
         if self.without_tests:
             out.append("without tests: " + ", ".join(sorted(self.without_tests)))
+        if self.outside_paths:
+            out.append("not collected (outside panther_paths; PAT's `pat test` would test them): "
+                       + ", ".join(self.outside_paths))
         for detection, message in sorted(self.below_minimum.items()):
             out.append(f"below minimum: {detection}: {message.split(': ', 2)[-1]}")
         listed: dict[str, list[str]] = defaultdict(list)

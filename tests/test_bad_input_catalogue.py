@@ -165,7 +165,10 @@ CASES: list[tuple[str, dict[str, str], list[str]]] = [
     ]),
     ("test-log-type-outside-log-types", rule_files(rule_yml(
         tests="  - Name: t\n    LogType: Okta.SystemLog\n    ExpectedResult: true\n    Log:\n      a: 1\n")), [
-        "rules/x.yml:11:14: Tests[0].LogType: 'Okta.SystemLog' is not one of the rule's LogTypes (AWS.CloudTrail) (fix it or remove the legacy LogType key)",
+        # A warning: Panther ignores a test's LogType (issue 10, docs/validation-findings.md).
+        "warning: rules/x.yml:11:14: Tests[0].LogType: 'Okta.SystemLog' is not one of the rule's LogTypes "
+        "(AWS.CloudTrail) (fix it or remove the legacy LogType key) (Panther accepts this; strict mode fails it: "
+        "--panther-strict, ini panther_strict)",
     ]),
     ("rule-test-with-resource", rule_files(rule_yml(
         tests="  - Name: t\n    ExpectedResult: true\n    Resource:\n      a: 1\n")), [
@@ -280,10 +283,10 @@ def test_catalogue(files: dict[str, str], expected: list[str], tmp_path: Path,
     write(tmp_path, files)
     code, lines, output = run_validate(tmp_path, monkeypatch, capsys)
     assert lines == expected
-    assert code == (1 if expected else 0)
+    assert code == (1 if any(not line.startswith("warning: ") for line in expected) else 0)
     assert "Traceback" not in output
     for line in lines:  # every problem names a file and a line
-        path, line_no, col, _ = line.split(":", 3)
+        path, line_no, col, _ = line.removeprefix("warning: ").split(":", 3)
         assert (tmp_path / path).is_file() and int(line_no) >= 1 and int(col) >= 1
 
 
@@ -348,7 +351,7 @@ RUNTIME_CASES: list[tuple[str, str, str, dict[str, str], str]] = [
     ("python-syntax-error", rule_yml(tests=TRUE_TEST), "def rule(event)\n    return True\n", {}, "syntax error: expected ':'"),
     ("helper-import-fails", rule_yml(tests=TRUE_TEST),
      "from acme_missing_helper import is_bad\n\n\ndef rule(event):\n    return is_bad(event)\n", {},
-     "ModuleNotFoundError: No module named 'acme_missing_helper'"),
+     "no module named 'acme_missing_helper': neither Panther's runtime nor this repository provides it"),
 ]
 
 

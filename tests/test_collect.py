@@ -26,7 +26,7 @@ def test_node_ids_select_one_case(repo: DetectionRepo) -> None:
 def test_unrelated_yaml_is_never_an_error(repo: DetectionRepo) -> None:
     repo.rule("bad", SIMPLE_RULE, SIMPLE_TESTS)
     repo.write(".github/workflows/ci.yml", "on: [push]\njobs: {a: {runs-on: x}}\n")
-    repo.write("templates/rules/example.yml", "AnalysisType: rule\nRuleID: <YOUR ID>\nFilename: {{name}}.py\n")
+    repo.write("templates/example_rule.yml", "AnalysisType: rule\nRuleID: <YOUR ID>\nFilename: {{name}}.py\n")
     repo.write("rules/fixtures/sample.yml", "just: data\nno: analysis type\n")
     repo.write("ci/broken.yml", "a: [1, 2\n")
     result = repo.pytester.runpytest("-q")
@@ -93,6 +93,31 @@ def test_panther_paths_ini_chooses_the_folders(repo: DetectionRepo) -> None:
     assert repo.pytester.runpytest("-q").ret == pytest.ExitCode.NO_TESTS_COLLECTED
     repo.pytester.makeini("[pytest]\npanther_paths = detections\n")
     repo.pytester.runpytest("-q").assert_outcomes(passed=2)
+
+
+def test_nested_folders_are_collected_where_pat_finds_them(repo: DetectionRepo) -> None:
+    # PAT's default `pat test` reads every folder whose path matches *rules*, *policies*, ...
+    # at any depth (issue 10): team_content/aws_policies/ is tested, team_content/ itself is not.
+    repo.rule("nested", SIMPLE_RULE, SIMPLE_TESTS, folder="team_content/aws_policies")
+    repo.rule("stray", SIMPLE_RULE, SIMPLE_TESTS, folder="team_content", rule_id="Test.stray")
+    repo.rule("in_venv", SIMPLE_RULE, SIMPLE_TESTS, folder="venv/lib/rules", rule_id="Test.venv")
+    repo.write("venv/pyvenv.cfg", "home = /usr/bin\n")
+    result = repo.pytester.runpytest("--collect-only", "-q")
+    result.stdout.fnmatch_lines(["team_content/aws_policies/nested.yml::Test.nested::bad event alerts"])
+    assert "stray" not in result.stdout.str() and "venv" not in result.stdout.str()
+    repo.pytester.runpytest("-q").assert_outcomes(passed=2)
+
+
+def test_specs_with_tests_outside_panther_paths_are_named_in_the_summary(repo: DetectionRepo) -> None:
+    repo.rule("kept", SIMPLE_RULE, SIMPLE_TESTS, rule_id="Test.kept")
+    repo.rule("nested", SIMPLE_RULE, SIMPLE_TESTS, folder="team_content/aws_policies")
+    repo.pytester.makeini("[pytest]\npanther_paths = rules\n")
+    result = repo.pytester.runpytest()
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines([
+        "*not collected (outside panther_paths): 1",
+        "not collected (outside panther_paths; PAT's `pat test` would test them): team_content/aws_policies/nested.yml",
+    ])
 
 
 def test_markers_allow_m_selection(repo: DetectionRepo) -> None:

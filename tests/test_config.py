@@ -82,3 +82,21 @@ def test_ini_value_follows_pytests_file_order(tmp_path: Path) -> None:
     assert ini_value(tmp_path, "panther_paths") == "a"
     (tmp_path / "pytest.toml").write_text("[pytest]\npanther_paths = ['d']\n")
     assert ini_value(tmp_path, "panther_paths") == ["d"]
+
+
+def test_strict_and_log_types_in_the_tool_table_mean_the_same_to_all_three(
+    repo: DetectionRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Issue 10: a declared log type is known, and strict mode fails a warning, in all three readers.
+    repo.rule("extra", SIMPLE_RULE, SIMPLE_TESTS.replace("  ExpectedResult: false", "  LogType: Acme.Firewall\n  ExpectedResult: false"),
+              log_types="[Acme.Firewall]")
+    (repo.root / "tox.ini").unlink()  # pytester.makeini wrote it
+    assert _three_readers(repo, capsys) == (1, 1, 1)  # unknown log type
+    repo.write("pyproject.toml", "[tool.pytest-panther]\nlog_types = ['Acme.Firewall']\n")
+    assert _three_readers(repo, capsys) == (0, 0, 0)
+    repo.write("pyproject.toml", "[tool.pytest-panther]\nlog_types = ['Acme.Firewall']\nstrict = true\n")
+    repo.rule("extra", SIMPLE_RULE, SIMPLE_TESTS.replace("  ExpectedResult: false", "  LogType: Okta.SystemLog\n  ExpectedResult: false"),
+              log_types="[Acme.Firewall]")
+    assert _three_readers(repo, capsys) == (1, 1, 1)  # the legacy test LogType warning, strict
+    repo.write("pyproject.toml", "[tool.pytest-panther]\nlog_types = ['Acme.Firewall']\n")
+    assert _three_readers(repo, capsys) == (0, 0, 0)

@@ -320,8 +320,9 @@ def test_import_error_fails_only_that_detection(repo: DetectionRepo) -> None:
     result.assert_outcomes(passed=2, failed=2)
     result.stdout.fnmatch_lines(["*the detection's module could not be loaded: *syntax.py:1:*: syntax error: expected ':'"])
     result.stdout.fnmatch_lines([
-        "*could not be loaded: ModuleNotFoundError: No module named 'not_a_helper'",
-        "*(is 'not_a_helper' a global helper with that GlobalID, or an installed package?)",
+        "*could not be loaded: no module named 'not_a_helper': neither Panther's runtime nor this repository "
+        "provides it (a global helper needs GlobalID 'not_a_helper'; a package must be installed in this "
+        "environment, e.g. `pip install <package>`, and listed in the repository's requirements)",
     ])
     assert "Traceback (most recent call last)" not in result.stdout.str()
 

@@ -25,8 +25,9 @@ is the working directory) and never write to any file:
   the others below it are listed.
 
 Settings (``panther_paths``, ``panther_allow_extra_keys``, ``panther_extra_keys``,
-``panther_minimum_tests``) are read as the plugin reads them (:mod:`pytest_panther.config`: the
-pytest ini keys, then ``[tool.pytest-panther]`` of ``pyproject.toml``).
+``panther_minimum_tests``, ``panther_log_types``, ``panther_strict``) are read as the plugin reads
+them (:mod:`pytest_panther.config`: the pytest ini keys, then ``[tool.pytest-panther]`` of
+``pyproject.toml``). Findings Panther accepts are ``warning:`` lines unless ``strict`` is set.
 """
 from __future__ import annotations
 
@@ -44,7 +45,10 @@ from pytest_panther.select import GitError
 from pytest_panther.select import SpecIndex
 from pytest_panther.select import affected_spec_files
 from pytest_panther.select import changed_files
+from pytest_panther.spec.findings import STRICT_NOTE
+from pytest_panther.spec.findings import split
 from pytest_panther.spec.repository import Repository
+from pytest_panther.spec.repository import in_spec_paths
 from pytest_panther.spec.yaml import YamlError
 
 __all__ = ["hook_test", "hook_validate", "register"]
@@ -118,7 +122,8 @@ def hook_validate(args: argparse.Namespace) -> int:
     from pytest_panther.spec.crosscheck import validate_repository
     from pytest_panther.spec.validate import ValidationOptions
 
-    options = ValidationOptions(allow_extra_keys=settings.allow_extra_keys, extra_keys_allowlist=settings.extra_keys)
+    options = ValidationOptions(allow_extra_keys=settings.allow_extra_keys, extra_keys_allowlist=settings.extra_keys,
+                                log_types=settings.log_types)
     found = validate_repository(repo, options)
     # A two-file problem goes to the second file (path order); show it when it names a target.
     names = [f"{_relative(path, root)}:" for path in targets]
@@ -129,13 +134,15 @@ def hook_validate(args: argparse.Namespace) -> int:
         if path in targets or any(name in e.hint or name in e.message for name in names)
     ]
     problems += override_problems
-    folders = [index.root / rel for rel in paths]
     for path in sorted(index.norm.changed(f) for f in given if f.suffix == ".py"):
-        if not any(path.is_relative_to(folder) for folder in folders):
+        if not in_spec_paths(index.root, path, paths):
             continue
         error = _syntax_error(path)
         if error is not None:
             problems.append(error)
+    problems, suspicious = (problems, []) if settings.strict else split(problems)
+    for warning in sorted(suspicious, key=lambda e: (e.path, e.line, e.col)):
+        print(f"warning: {_show(warning)} {STRICT_NOTE}")
     for error in sorted(problems, key=lambda e: (e.path, e.line, e.col)):
         print(_show(error))
     return 1 if problems else 0

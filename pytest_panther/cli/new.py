@@ -16,6 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from pytest_panther.config import SettingsError
+from pytest_panther.config import read_settings
 from pytest_panther.scaffold.detections import DEFAULT_FOLDERS
 from pytest_panther.scaffold.detections import KINDS
 from pytest_panther.scaffold.detections import NewDetection
@@ -80,11 +82,19 @@ def _usage(message: str) -> int:
     return 2
 
 
+def _declared_log_types() -> frozenset[str]:
+    """The repository's ``panther_log_types`` setting (empty when unreadable: validation says why)."""
+    try:
+        return read_settings(repository_root(Path.cwd())).log_types
+    except SettingsError:
+        return frozenset()
+
+
 def run(args: argparse.Namespace) -> int:
     kind = args.kind
     try:
         names = derive_names(args.name)
-        log_types = [validate_log_type(v) for v in args.log_type]
+        log_types = [validate_log_type(v, _declared_log_types()) for v in args.log_type]
         resource_types = [validate_resource_type(v) for v in args.resource_type]
     except InvalidName as exc:
         return _usage(str(exc))

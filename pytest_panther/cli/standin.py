@@ -29,8 +29,10 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "standin",
         help="run a stand-in Panther REST server on 127.0.0.1 (for tests and trying the workflow)",
-        description="Serve Panther's detection REST endpoints locally, with fault injection and a "
-        "request log under /__standin__.",
+        description="Serve Panther's detection REST endpoints and the GraphQL operations of PAT's "
+        "backend client (/public/graphql: bulk upload, deletes) locally, with fault injection and a "
+        "request log under /__standin__. Uploaded and written unit tests run with this project's "
+        "engine before anything is saved, as in Panther.",
     )
     parser.add_argument("--port", type=_port, required=True, help="TCP port (0 picks a free one)")
     parser.add_argument("--token", default=None,
@@ -40,6 +42,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default: 127.0.0.1)")
     parser.add_argument("--access-log", action="store_true",
                         help="print 'METHOD path status' per request on stderr")
+    parser.add_argument("--no-unit-tests", action="store_true",
+                        help="save writes and uploads without running their unit tests (Panther runs them)")
     parser.set_defaults(func=run_standin)
 
 
@@ -67,6 +71,8 @@ def run_standin(args: argparse.Namespace) -> int:
     try:
         server = StandinServer(token, args.db, host=args.host, port=args.port, access_log=args.access_log)
         server.start()
+        if args.no_unit_tests:
+            server.configure(run_tests=False)
     except (OSError, sqlite3.DatabaseError, ValueError) as exc:
         print(f"panther-gitops standin: cannot start: {exc}", file=sys.stderr)
         return 2

@@ -6,11 +6,13 @@ when possible. With ``PATHS`` (files or folders), only problems of files under t
 a ``.py`` path selects the specs whose ``Filename`` names it and is itself checked for syntax
 errors. Exit 0 when there is no problem, 1 otherwise, 2 for a path that does not exist.
 
-Files outside the spec folders (``--folder``, default the ``panther_paths`` setting, else
-:data:`~pytest_panther.spec.repository.DEFAULT_PATHS`), such as ``templates/`` scaffolds, are not
-specs and are never reported. The settings shared with pytest (``panther_paths``,
-``panther_allow_extra_keys``, ``panther_extra_keys``) are read as the plugin reads them
-(:mod:`pytest_panther.config`); ``--allow-extra-keys`` and ``--extra-key`` add to them.
+Files outside the spec folders (``--folder``, default the ``panther_paths`` setting, else where
+PAT's default ``pat test`` looks, as the plugin does: :data:`~pytest_panther.spec.repository.PAT_DEFAULT_PATH`),
+such as CI workflows, are not specs and are never reported. The settings shared with pytest
+(``panther_paths``, ``panther_allow_extra_keys``, ``panther_extra_keys``, ``panther_log_types``,
+``panther_strict``) are read as the plugin reads them (:mod:`pytest_panther.config`);
+``--allow-extra-keys``, ``--extra-key`` and ``--strict`` add to them. Findings Panther accepts are
+printed as ``warning:`` lines and do not fail unless strict.
 
 Override files (:mod:`pytest_panther.upstream.overrides`, folder ``overrides`` of
 ``[tool.pytest-panther.upstream]``) are applied before validating, so the patched specs are
@@ -28,7 +30,8 @@ from typing import Any
 from pytest_panther.config import SettingsError
 from pytest_panther.config import read_settings
 from pytest_panther.spec.crosscheck import validate_repository
-from pytest_panther.spec.repository import DEFAULT_PATHS
+from pytest_panther.spec.findings import STRICT_NOTE
+from pytest_panther.spec.findings import split
 from pytest_panther.spec.repository import Repository
 from pytest_panther.spec.repository import load_repository
 from pytest_panther.spec.validate import ValidationOptions
@@ -55,9 +58,11 @@ def register(subparsers: Any) -> None:
                              "default: the panther_allow_extra_keys setting)")
     parser.add_argument("--extra-key", action="append", default=[], metavar="KEY",
                         help="a top-level key always allowed, e.g. organisation metadata (repeatable)")
+    parser.add_argument("--strict", action="store_true",
+                        help="findings Panther accepts (printed as warnings) fail too (same as --panther-strict, ini panther_strict)")
     parser.add_argument("--folder", action="append", default=None, metavar="DIR",
                         help="spec folder relative to the root (repeatable; default: the panther_paths setting, else "
-                             f"{', '.join(DEFAULT_PATHS)})")
+                             "the folders PAT's default `pat test` reads, nested ones included)")
     parser.set_defaults(func=run_validate)
 
 
@@ -82,7 +87,9 @@ def run_validate(args: argparse.Namespace) -> int:
     options = ValidationOptions(
         allow_extra_keys=args.allow_extra_keys or settings.allow_extra_keys,
         extra_keys_allowlist=settings.extra_keys | frozenset(args.extra_key),
+        log_types=settings.log_types,
     )
+    strict = args.strict or settings.strict
     problems = validate_repository(repo, options)
     for error in override_errors:
         problems.setdefault(Path(error.path), []).append(error)
@@ -102,6 +109,10 @@ def run_validate(args: argparse.Namespace) -> int:
         problem = _syntax_error(python_file)
         if problem is not None:
             errors.append(problem)
+    if not strict:
+        errors, suspicious = split(errors)
+        for warning in suspicious:
+            print(f"warning: {_relative(warning)} {STRICT_NOTE}")
     for error in errors:
         print(_relative(error))
     if errors:

@@ -14,7 +14,9 @@ from __future__ import annotations
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import os
 import sys
+import sysconfig
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -24,7 +26,12 @@ from types import ModuleType
 
 from pytest_panther.engine.codecache import CodeCache
 
-__all__ = ["GlobalHelperFinder", "global_helpers"]
+__all__ = ["GlobalHelperFinder", "PantherImports", "global_helpers"]
+
+#: The Python installation: never the repository's, even when it lives under the rootdir.
+_INSTALL_DIRS = tuple(
+    {Path(p).resolve() for key in ("stdlib", "platstdlib", "purelib", "platlib") if (p := sysconfig.get_paths().get(key))}
+)
 
 
 class GlobalHelperFinder(importlib.abc.MetaPathFinder):
@@ -76,3 +83,78 @@ def global_helpers(helpers: Mapping[str, Path], code: CodeCache | None = None) -
             if name not in before and module is not None and getattr(module, "__spec__", None) is not None:
                 if module.__spec__.loader is not None and module.__spec__.origin == str(helpers.get(name)):
                     del sys.modules[name]
+
+
+class PantherImports:
+    """Imports as Panther resolves them while a detection loads and runs: global helpers by
+    GlobalID and installed packages, never the detection's folder, the rootdir or the current
+    directory (issue 10, item 5).
+
+    pytest puts folders of the repository on ``sys.path`` (``--import-mode=prepend`` adds the
+    folder of every ``*_test.py``, ``python -m pytest`` adds the current directory) and test
+    files import repository modules into ``sys.modules``; both would let ``import sidecar`` pass
+    here and fail in Panther. Within :meth:`isolated`, such ``sys.path`` entries are left out and
+    such modules hidden (restored afterwards). Entries inside a virtual environment in the
+    repository (``site-packages``) and the Python installation stay.
+    """
+
+    def __init__(self, root: Path, helpers: Mapping[str, Path]) -> None:
+        self.root = root.resolve()
+        self.cwd = Path.cwd().resolve()
+        self.helper_files = {str(path) for path in helpers.values()}
+        self._path_key: tuple[str, ...] | None = None
+        self._path: list[str] = []
+        self._modules_size = -1
+        self._local_modules: list[str] = []
+        self._seen: set[str] = set()
+        self._local_dirs: dict[str, bool] = {}
+
+    def _is_local(self, entry: str) -> bool:
+        """Whether the folder ``entry`` (a ``sys.path`` entry, ``""`` for the current directory)
+        belongs to the repository or the current directory rather than an installation."""
+        known = self._local_dirs.get(entry)
+        if known is not None:
+            return known
+        try:
+            path = Path(entry).resolve() if entry else self.cwd
+        except (OSError, RuntimeError):
+            path = None
+        local = path is not None and not (
+            any(part in ("site-packages", "dist-packages") for part in path.parts)
+            or any(path.is_relative_to(p) for p in _INSTALL_DIRS)
+        ) and (path == self.cwd or path.is_relative_to(self.root))
+        self._local_dirs[entry] = local
+        return local
+
+    def _filtered_path(self) -> list[str]:
+        key = tuple(sys.path)
+        if key != self._path_key:
+            self._path_key = key
+            self._path = [entry for entry in sys.path if not self._is_local(entry)]
+        return self._path
+
+    def _hidden_modules(self) -> list[str]:
+        """Names in ``sys.modules`` loaded from the repository or the current directory (not global
+        helpers); only modules not seen before are looked at."""
+        if len(sys.modules) != self._modules_size:
+            self._modules_size = len(sys.modules)
+            for name in [n for n in sys.modules if n not in self._seen]:
+                self._seen.add(name)
+                file = getattr(sys.modules[name], "__file__", None)
+                if not isinstance(file, str) or file in self.helper_files:
+                    continue
+                if os.path.isabs(file) and self._is_local(os.path.dirname(file)):
+                    self._local_modules.append(name)
+        return self._local_modules
+
+    @contextmanager
+    def isolated(self) -> Iterator[None]:
+        saved_path = sys.path
+        hidden = {name: sys.modules.pop(name) for name in self._hidden_modules() if name in sys.modules}
+        sys.path = self._filtered_path()[:]
+        try:
+            yield
+        finally:
+            sys.path = saved_path
+            for name, module in hidden.items():
+                sys.modules.setdefault(name, module)

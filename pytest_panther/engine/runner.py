@@ -62,7 +62,7 @@ def run_item(session: PantherSession, spec: Spec, case: TestCase, alert: list[tu
         return Failure.of(report.setup_failure(spec, case, loaded.setup_error), loaded.setup_error)
     ignore = [] if settings.available_destinations else IGNORED_WITHOUT_DESTINATIONS
     try:
-        with hermetic(settings.secrets, allow_network=settings.allow_network):
+        with hermetic(settings.secrets, allow_network=settings.allow_network), session.imports.isolated():
             result, expected_ids = run_case(loaded, data, session.data_models, session.destinations)
     except CaseError as exc:
         return report.case_problem(spec, case, str(exc))

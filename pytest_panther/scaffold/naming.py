@@ -8,7 +8,11 @@ and ``. _ -`` only, so that they are also safe file names and ``pytest -k`` word
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from pytest_panther.spec.logtypes import is_known_log_type
+from pytest_panther.spec.logtypes import log_type_hint
 
 __all__ = ["DEFAULT_PREFIX", "InvalidName", "Names", "derive_names", "validate_log_type", "validate_resource_type"]
 
@@ -61,10 +65,10 @@ def derive_names(name: str, prefix: str = DEFAULT_PREFIX) -> Names:
     return Names(id=detection_id, stem=stem, display=display[:1].upper() + display[1:])
 
 
-def validate_log_type(value: str) -> str:
-    """``value`` if it looks like a Panther log type (``AWS.CloudTrail``, ``Custom.MyApp``).
-
-    Whether the type exists in a deployment is only known to that deployment; this checks the form.
+def validate_log_type(value: str, declared: Iterable[str] = ()) -> str:
+    """``value`` if it is a Panther log type (``AWS.CloudTrail``, ``Custom.MyApp``): of the right
+    form, and in Panther's catalogue, a ``Custom.*`` name or one of ``declared`` (ini
+    ``panther_log_types``), as validation requires.
 
     :raises InvalidName: otherwise.
     """
@@ -73,6 +77,8 @@ def validate_log_type(value: str) -> str:
             f"invalid log type {value!r}: a log type has two or more dot-separated parts, "
             "for example AWS.CloudTrail, Okta.SystemLog or Custom.MyApp"
         )
+    if not value.startswith("Custom.") and not is_known_log_type(value, declared):
+        raise InvalidName(f"unknown log type {value!r}: {log_type_hint(value, declared)}")
     return value
 
 

@@ -1,9 +1,9 @@
 """Finding and loading every spec of a detection repository.
 
-Which folders count is a setting (ini ``panther_paths``); the default covers a fork of
-panther-analysis run from its root and this project's template. Files outside those folders
-(CI workflows, ``templates/`` scaffolds, fixtures) are never read, unlike PAT, which reads any
-``*.y*ml`` once ``--path`` is not ``.`` (semantics.md §2.2).
+Which folders count is a setting (ini ``panther_paths``). The plugin's default,
+:data:`PAT_DEFAULT_PATH`, reads what PAT's default ``pat test`` reads (the root and every folder
+matching PAT's patterns, nested ones included); :data:`DEFAULT_PATHS` is the fixed folder list the
+command-line tools use. Files outside the chosen folders (CI workflows, fixtures) are never read.
 """
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
+from fnmatch import fnmatchcase as fnmatch
 from pathlib import Path
+from pathlib import PurePosixPath
 
 from pytest_panther.spec.model import Spec
 from pytest_panther.spec.model import is_spec
@@ -25,10 +27,15 @@ from pytest_panther.spec.yaml import load_file
 
 __all__ = [
     "DEFAULT_PATHS",
+    "PAT_DEFAULT_PATH",
+    "PAT_FOLDER_PATTERNS",
     "Repository",
     "iter_spec_files",
     "load_repository",
+    "in_committed_spec_paths",
+    "in_spec_paths",
     "load_repository_from_texts",
+    "walk_spec_folders",
 ]
 
 #: Folders (relative to the repository root) searched for specs by default.
@@ -44,14 +51,30 @@ DEFAULT_PATHS: tuple[str, ...] = (
     "lookup_tables",
 )
 
-_PRUNED = {"__pycache__", "node_modules"}
+#: The path that means "where PAT's default ``pat test`` looks" (its ``--path`` default, ``.``):
+#: the root's own files plus every folder whose path (``./a/b``) matches one of
+#: :data:`PAT_FOLDER_PATTERNS`, at any depth (``team_content/aws_policies/``). The plugin's
+#: default (ini ``panther_paths`` unset).
+PAT_DEFAULT_PATH = "."
+
+#: panther_analysis_tool 1.11.1 ``constants.py`` (``*_PATH_PATTERN``), matched with ``fnmatch``
+#: against each walked folder by ``analysis_utils.load_analysis_specs_ex`` when ``--path`` is ``.``.
+PAT_FOLDER_PATTERNS: tuple[str, ...] = (
+    "*data_models*", "*/global_helpers", "*lookup_tables*", "*rules*", "*/packs", "*policies*", "*queries*",
+    "*scheduled_prompts*",
+)
+#: Files PAT never reads (``load_analysis_specs_ex``: ``ignored_normalized``), relative to the root.
+_PAT_IGNORED = {"dependabot.yml", "package.json", "package-lock.json"}
+
+_PRUNED = {"__pycache__", "node_modules", "site-packages"}
 
 
 def iter_spec_files(root: Path, paths: Iterable[str]) -> Iterator[Path]:
     """Every ``*.yml``/``*.yaml`` file under ``root/<path>`` for each of ``paths``, sorted.
 
     Hidden folders and files (``.name``) and ``__pycache__`` are skipped; a path that does not
-    exist is ignored; a path naming a file yields that file.
+    exist is ignored; a path naming a file yields that file; :data:`PAT_DEFAULT_PATH` yields the
+    files PAT's default ``pat test`` reads (see :func:`walk_spec_folders`).
     """
     seen: set[Path] = set()
     for rel in paths:
@@ -59,7 +82,7 @@ def iter_spec_files(root: Path, paths: Iterable[str]) -> Iterator[Path]:
         if base.is_file():
             candidates: Iterable[Path] = [base]
         elif base.is_dir():
-            candidates = _walk(base)
+            candidates = _walk(base, pat_default=_is_pat_default(rel))
         else:
             continue
         for path in candidates:
@@ -68,12 +91,66 @@ def iter_spec_files(root: Path, paths: Iterable[str]) -> Iterator[Path]:
                 yield path
 
 
-def _walk(base: Path) -> Iterator[Path]:
+def _is_pat_default(rel: str) -> bool:
+    return os.path.normpath(rel) == PAT_DEFAULT_PATH
+
+
+def _is_venv(dirpath: str, name: str) -> bool:
+    return os.path.isfile(os.path.join(dirpath, name, "pyvenv.cfg"))
+
+
+def walk_spec_folders(base: Path, *, pat_default: bool = False) -> Iterator[tuple[str, list[str]]]:
+    """``(folder, sorted file names)`` for each folder under ``base`` that may hold specs.
+
+    Hidden folders, ``__pycache__``, ``node_modules`` and virtual environments (a ``pyvenv.cfg``,
+    ``site-packages``) are never entered. With ``pat_default``, as PAT does for ``--path .``:
+    the files of ``base`` itself and of folders whose path relative to it (``./a/b``) matches
+    :data:`PAT_FOLDER_PATTERNS`; other folders are walked through but their files are skipped.
+    """
     for dirpath, dirnames, filenames in os.walk(base):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in _PRUNED)
-        for name in sorted(filenames):
-            if name.startswith("."):
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith(".") and d not in _PRUNED and not _is_venv(dirpath, d)
+        )
+        if pat_default:
+            rel = os.path.relpath(dirpath, base)
+            if rel != "." and not any(fnmatch(f"./{Path(rel).as_posix()}", p) for p in PAT_FOLDER_PATTERNS):
                 continue
+            if rel == ".":
+                filenames = [f for f in filenames if f not in _PAT_IGNORED]
+        yield dirpath, sorted(f for f in filenames if not f.startswith("."))
+
+
+def in_spec_paths(root: Path, path: Path, paths: Iterable[str]) -> bool:
+    """Whether the file ``path`` lies where :func:`iter_spec_files` looks for ``paths`` (its folder
+    is walked and read; for :data:`PAT_DEFAULT_PATH`, by PAT's folder patterns)."""
+    for rel in paths:
+        base = (root / rel).resolve()
+        if path.is_relative_to(base) and _read_below(path.relative_to(base).parts[:-1], rel):
+            return True
+    return False
+
+
+def in_committed_spec_paths(path: str, paths: Iterable[str]) -> bool:
+    """:func:`in_spec_paths` for the POSIX path of a committed file, relative to the repository
+    root (the sync reads commits, not the working tree)."""
+    parts = tuple(path.split("/"))
+    for rel in paths:
+        prefix = tuple(p for p in PurePosixPath(rel).parts if p != ".")
+        if len(parts) > len(prefix) and parts[: len(prefix)] == prefix and _read_below(parts[len(prefix):-1], rel):
+            return True
+    return False
+
+
+def _read_below(parts: tuple[str, ...], rel: str) -> bool:
+    """Whether files in the folder ``parts`` below the spec path ``rel`` are read."""
+    if any(p.startswith(".") or p in _PRUNED for p in parts):
+        return False
+    return not _is_pat_default(rel) or not parts or any(fnmatch("./" + "/".join(parts), p) for p in PAT_FOLDER_PATTERNS)
+
+
+def _walk(base: Path, *, pat_default: bool = False) -> Iterator[Path]:
+    for dirpath, filenames in walk_spec_folders(base, pat_default=pat_default):
+        for name in filenames:
             if name.endswith((".yml", ".yaml")):
                 yield Path(dirpath) / name
 

@@ -28,6 +28,9 @@ from jsonschema import Draft202012Validator
 from jsonschema import ValidationError
 from jsonschema.validators import extend
 
+from pytest_panther.spec.findings import SpecWarning
+from pytest_panther.spec.logtypes import log_type_errors
+from pytest_panther.spec.logtypes import test_log_type_warnings
 from pytest_panther.spec.model import Spec
 from pytest_panther.spec.schema.precheck import Check
 from pytest_panther.spec.schema.precheck import Unsupported
@@ -85,6 +88,8 @@ class ValidationOptions:
 
     allow_extra_keys: bool = False
     extra_keys_allowlist: frozenset[str] = frozenset()
+    #: Log types the team declares (ini ``panther_log_types``) besides the catalogue and ``Custom.*``.
+    log_types: frozenset[str] = frozenset()
 
 
 # --- the schema and its validators (compiled once per kind) -----------------------------------
@@ -232,7 +237,8 @@ def validate_spec(spec: Spec, options: ValidationOptions = ValidationOptions()) 
         for error in _validator(name).iter_errors(spec.data):
             errors.extend(_render(error, spec, name, options))
     errors.extend(_set_field_errors(spec))
-    errors.extend(_test_log_type_errors(spec))
+    errors.extend(log_type_errors(spec, options.log_types))
+    errors.extend(test_log_type_warnings(spec, options.log_types))
     return sorted(errors, key=lambda e: (e.line, e.col, e.message))
 
 
@@ -372,25 +378,9 @@ def _set_field_errors(spec: Spec) -> Iterator[YamlError]:
                 note = f"same as {keypath((*path, first))} {values[first]!r} on line {line}"
                 if fold:
                     note += f"; {keypath(path)} are compared case-insensitively"
-                yield spec.document.error((*path, index), f"{keypath((*path, index))}: duplicate value {item!r}", note)
+                error = spec.document.error((*path, index), f"{keypath((*path, index))}: duplicate value {item!r}", note)
+                # PAT checks the set fields of detections, not a pack's IDs, and Panther installs
+                # a pack listing an ID twice (panther-analysis packs/aws.yml does): a warning.
+                yield SpecWarning.of(error) if path == ("PackDefinition", "IDs") else error
             else:
                 seen[norm] = index
-
-
-def _test_log_type_errors(spec: Spec) -> Iterator[YamlError]:
-    """A test's legacy ``LogType`` must be one of the rule's ``LogTypes`` (PAT ignores the key)."""
-    if spec.kind not in ("rule", "scheduled_rule", "simple_detection"):
-        return
-    log_types = spec.data.get("LogTypes")
-    tests = spec.data.get("Tests")
-    if not isinstance(log_types, list) or not isinstance(tests, list):
-        return
-    for index, case in enumerate(tests):
-        value = case.get("LogType") if isinstance(case, dict) else None
-        if isinstance(value, str) and value not in log_types:
-            names = [t for t in log_types if isinstance(t, str)]
-            yield spec.document.error(
-                ("Tests", index, "LogType"),
-                f"Tests[{index}].LogType: {value!r} is not one of the rule's LogTypes ({', '.join(names)})",
-                did_you_mean(value, names) or "fix it or remove the legacy LogType key",
-            )

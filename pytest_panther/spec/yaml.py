@@ -383,12 +383,17 @@ def _first_key_line(root: Node | None, key: str, dup_line: int) -> int | None:
     return None
 
 
-def dump(data: Any) -> str:
-    """Serialise plain data as block-style YAML (used for generated files and overrides)."""
+def dump(data: Any, *, width: int | None = None) -> str:
+    """Serialise plain data as block-style YAML (used for generated files and overrides).
+
+    ``width``: line width before long scalars wrap (a huge value keeps every scalar on one line,
+    which round-trips exactly: a wrap at a double space would lose one space)."""
     import io
 
     out = YAML(typ="safe", pure=True)
     out.default_flow_style = False
+    if width is not None:
+        out.width = width
     out.sort_base_mapping_type_on_output = False  # type: ignore[attr-defined]
     buffer = io.StringIO()
     out.dump(data, buffer)

@@ -288,6 +288,22 @@ class PantherClient:
         path = f"/{resource}/{_segment(item_id)}"
         return self._call("DELETE", path, ok=(200, 204, 404)).status_code != 404
 
+    def graphql(self, operation: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """Run one GraphQL ``query`` at ``<base>/public/graphql`` (the API PAT's backend client
+        uses, same ``X-API-Key``) and return its ``data``. GraphQL ``errors`` raise
+        :class:`ApiError` with status 400 and their messages (``operation`` names the call)."""
+        path = "/public/graphql"
+        response = self._call("POST", path, body={"query": query, "variables": variables, "operationName": operation}, ok=(200,))
+        reply = self._json("POST", path, response)
+        errors = reply.get("errors") if isinstance(reply, dict) else None
+        if errors:
+            messages = [e.get("message", str(e)) if isinstance(e, dict) else str(e) for e in errors]
+            raise ApiError(400, "POST", f"{path} {operation}", self._scrub("; ".join(messages)))
+        data = reply.get("data") if isinstance(reply, dict) else None
+        if not isinstance(data, dict):
+            raise ApiError(200, "POST", f"{path} {operation}", "reply has no 'data' object")
+        return data
+
     # -- queries (keyed by name) ---------------------------------------------------------------
 
     def _query_id(self, name: str, *, fresh: bool = False) -> str | None:
@@ -349,9 +365,31 @@ def _error_text(response: requests.Response) -> str:
     except ValueError:
         data = None
     if isinstance(data, dict) and isinstance(data.get("message"), str):
-        return data["message"]
+        return data["message"] + failed_tests(data.get("testResults"))
     text = response.text.strip()[:_MAX_ERROR_TEXT].rstrip()
     return text or response.reason or "no body"
+
+
+def failed_tests(results: Any, limit: int = 5) -> str:
+    """``"; test 'name' failed: why"`` for each failed entry of a 400's ``testResults``
+    (``BadRequestWithTestResultsErr``, sync-contract.md §1.1), the first ``limit`` and a count."""
+    if not isinstance(results, list):
+        return ""
+    lines = []
+    for result in results:
+        if not isinstance(result, dict) or result.get("passed") is True:
+            continue
+        error: dict[str, Any] = result["error"] if isinstance(result.get("error"), dict) else {}
+        why = error.get("message") if isinstance(error.get("message"), str) else ""
+        functions: dict[str, Any] = result["functions"] if isinstance(result.get("functions"), dict) else {}
+        for name, outcome in functions.items():
+            if not why and isinstance(outcome, dict) and isinstance(outcome.get("error"), dict):
+                why = f"{name}(): {outcome['error'].get('message', 'error')}"
+        if not why and "triggerAlert" in result:
+            why = f"the detection returned {bool(result['triggerAlert'])}"
+        lines.append(f"test {str(result.get('name', '?'))!r} failed: {why or 'no reason given'}")
+    more = f"; … {len(lines) - limit} more failed tests" if len(lines) > limit else ""
+    return "".join(f"; {line}" for line in lines[:limit]) + more
 
 
 def _describe(exc: requests.RequestException, timeout: float) -> str:

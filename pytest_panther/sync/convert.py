@@ -7,9 +7,10 @@ panther-rest-openapi.yaml: ``RuleAPI.ModifyRule``, ``ScheduledRuleAPI.ModifyRule
 ``DataModelAPI.ModifyDataModel``, ``QueryAPI.ModifyQuery``). REST has no field for
 ``Reference``, ``Status``, ``BaseVersion`` or ``CreatedBy`` (§1.2: REST is lossy).
 
-Kinds REST cannot carry (correlation rules, derived detections, packs, lookup tables, scheduled
-prompts) are not deployable here; like PAT's upload (§2.1), specs with ``Status: experimental``
-or ``deprecated`` are never deployed.
+Specs REST cannot carry whole (correlation rules, derived detections, packs, lookup tables,
+scheduled prompts, and any spec with a key REST has no field for) are sent by upload instead
+(:mod:`pytest_panther.sync.routes`); like PAT's upload (§2.1), specs with ``Status:
+experimental`` or ``deprecated`` are never deployed.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ __all__ = [
     "RESOURCES",
     "ConversionError",
     "resource_of",
+    "skipped_status",
     "to_body",
 ]
 
@@ -54,6 +56,15 @@ class ConversionError(Exception):
         self.keys = keys
         self.message = message
         self.hint = hint
+
+
+def skipped_status(spec: Spec) -> str | None:
+    """``experimental`` or ``deprecated`` when the spec's ``Status`` keeps it from being deployed
+    (as PAT's upload skips it), else None."""
+    status = spec.data.get("Status")
+    if isinstance(status, str) and status.lower() in _NOT_DEPLOYED_STATUS:
+        return status.lower()
+    return None
 
 
 def resource_of(spec: Spec) -> str | None:

@@ -25,16 +25,23 @@ from typing import Any
 from pytest_panther.config import RepositorySettings
 from pytest_panther.config import SettingsError
 from pytest_panther.config import read_settings_from
-from pytest_panther.spec.repository import DEFAULT_PATHS
+from pytest_panther.spec.findings import split
+from pytest_panther.spec.model import Spec
+from pytest_panther.spec.repository import in_committed_spec_paths
 from pytest_panther.spec.repository import load_repository_from_texts
 from pytest_panther.spec.validate import ValidationOptions
 from pytest_panther.spec.validate import validate_spec
+from pytest_panther.spec.yaml import dump
 from pytest_panther.sync.convert import DETECTION_RESOURCES
+from pytest_panther.sync.convert import RESOURCES
 from pytest_panther.sync.convert import ConversionError
-from pytest_panther.sync.convert import resource_of
+from pytest_panther.sync.convert import skipped_status
 from pytest_panther.sync.convert import to_body
 from pytest_panther.sync.git import list_tree
 from pytest_panther.sync.git import read_blobs
+from pytest_panther.sync.routes import collection_of
+from pytest_panther.sync.routes import lost_keys
+from pytest_panther.sync.routes import upload_body
 from pytest_panther.sync.selection import Selection
 from pytest_panther.sync.selection import select
 
@@ -46,19 +53,21 @@ PYPROJECT = "pyproject.toml"
 
 _FILENAME = re.compile(rb"^Filename:[ \t]*['\"]?([^'\"#\r\n]+?)['\"]?[ \t]*(?:#.*)?$", re.MULTILINE)
 _ATYPE = re.compile(rb"^AnalysisType:[ \t]*['\"]?([a-z_]+)", re.MULTILINE)
-_NOT_REST = {b"pack", b"correlation_rule", b"lookup_table", b"scheduled_prompt"}
 
 Key = tuple[str, str]
 
 
 @dataclass(frozen=True)
 class Item:
-    """One object the deployment must hold: ``body`` is the REST request body (dict of JSON)."""
+    """One object the deployment must hold: ``body`` is the REST request body (dict of JSON),
+    or an upload body (:func:`pytest_panther.sync.routes.upload_body`); then ``view`` is what a
+    REST read of it would show, when its kind has a REST collection (drift checks compare it)."""
 
     resource: str
     id: str
     body: dict[str, Any]
     path: str
+    view: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -73,8 +82,9 @@ class Unit:
 
     @property
     def rest(self) -> bool:
-        """False when the AnalysisType is one REST cannot carry (packs, correlation rules …)."""
-        return self.kind.encode() not in _NOT_REST
+        """Kept for callers: every kind is deployed now (by REST or by upload, see
+        :mod:`pytest_panther.sync.routes`)."""
+        return True
 
     @property
     def signature(self) -> tuple[str, str | None]:
@@ -124,17 +134,20 @@ class DesiredState:
 
     items: dict[Key, Item] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # specs deliberately not deployed, by name
 
 
-def snapshot(repo: Path, commit: str, paths: Iterable[str] = DEFAULT_PATHS, *, reuse: Snapshot | None = None) -> Snapshot:
+def snapshot(repo: Path, commit: str, paths: Iterable[str] | None = None, *, reuse: Snapshot | None = None) -> Snapshot:
     """List ``commit`` and read its spec blobs, ``deprecated.txt`` and ``pyproject.toml``.
 
-    Python blobs are read later, only for parsed units. ``reuse`` lends blobs already read.
+    Specs are read where pytest collects them: ``paths``, by default the commit's own
+    ``panther_paths`` setting, else where PAT's ``pat test``/``pat upload`` look (nested folders
+    included). Python blobs are read later, only for parsed units. ``reuse`` lends blobs already read.
     """
-    paths = tuple(paths)
     all_files = list_tree(repo, commit)
-    prefixes = tuple(p.rstrip("/") + "/" for p in paths)
-    tree = {p: sha for p, sha in all_files.items() if p.startswith(prefixes) or p in (DEPRECATED_FILE, PYPROJECT)}
+    wanted_paths = tuple(paths) if paths is not None else _spec_paths(repo, all_files)
+    tree = {p: sha for p, sha in all_files.items()
+            if p in (DEPRECATED_FILE, PYPROJECT) or in_committed_spec_paths(p, wanted_paths)}
     yaml_paths = [p for p in tree if p.endswith((".yml", ".yaml")) and not p.rsplit("/", 1)[-1].startswith(".")]
     wanted = [tree[p] for p in yaml_paths]
     wanted += [tree[p] for p in (DEPRECATED_FILE, PYPROJECT) if p in tree]
@@ -155,6 +168,25 @@ def snapshot(repo: Path, commit: str, paths: Iterable[str] = DEFAULT_PATHS, *, r
     deprecated = snap.text(DEPRECATED_FILE) or ""
     snap.deprecated = {line.strip() for line in deprecated.splitlines() if line.strip() and not line.lstrip().startswith("#")}
     return snap
+
+
+def _spec_paths(repo: Path, all_files: dict[str, str]) -> tuple[str, ...]:
+    """The commit's ``panther_paths`` (a setting that does not read is reported by
+    :func:`desired_state`; PAT's default is used meanwhile)."""
+    blobs: dict[str, bytes] = {}
+
+    def read(name: str) -> str | None:
+        sha = all_files.get(name)
+        if sha is None:
+            return None
+        if sha not in blobs:
+            blobs.update(read_blobs(repo, [sha]))
+        return blobs[sha].decode("utf-8", "replace")
+
+    try:
+        return read_settings_from(read).paths
+    except SettingsError:
+        return RepositorySettings().paths
 
 
 def changed_units(old: Snapshot | None, new: Snapshot) -> tuple[set[str], set[str]]:
@@ -207,33 +239,84 @@ def desired_state(snap: Snapshot, only: Iterable[str] | None = None, overrides: 
     except SettingsError as exc:  # validated strictly; the error keeps the ref where it is
         state.errors.append(str(exc))
         settings = RepositorySettings()
-    options = ValidationOptions(allow_extra_keys=settings.allow_extra_keys, extra_keys_allowlist=settings.extra_keys)
+    options = ValidationOptions(allow_extra_keys=settings.allow_extra_keys, extra_keys_allowlist=settings.extra_keys,
+                                log_types=settings.log_types)
     for spec in specs:
         rel = spec.path.as_posix()
-        resource = resource_of(spec)
-        if resource is None:
+        status = skipped_status(spec)
+        resource = collection_of(spec.kind, spec.analysis_type)
+        if status is not None or resource is None:
+            why = f"Status: {status}" if status else f"AnalysisType {spec.analysis_type!r} has no Panther collection"
+            state.notes.append(f"{rel}: {spec.id or '?'} is not deployed ({why}), as pat upload skips it")
             continue
         problems = validate_spec(spec, options)
+        if not settings.strict:  # findings Panther accepts do not stop a deployment
+            problems = split(problems)[0]
         if problems:
             state.errors.extend(problem.format() for problem in problems)
             continue
         unit = by_path[rel]
-        python = snap.blobs[unit.py_sha].decode("utf-8", "replace") if unit.py_sha else None
+        extra = snap.blobs[unit.py_sha].decode("utf-8", "replace") if unit.py_sha else None
+        deploy_off = enabled.get(spec.id) is False  # an unselected pack member deployed disabled
+        view = None
         try:
-            body = to_body(spec, python)
+            if lost_keys(spec.kind, spec.data):
+                body = _upload(spec, unit, texts[rel], extra, resource, deploy_off, overrides or {})
+                view = _rest_view(spec, extra, resource, deploy_off, overrides or {})
+            else:
+                body = to_body(spec, extra)
+                if deploy_off and "enabled" in body:
+                    body["enabled"] = False
+                body = apply_overrides(body, resource, overrides or {})
         except ConversionError as exc:
             state.errors.append(spec.document.error(exc.keys, exc.message, exc.hint).format())
             continue
-        if enabled.get(spec.id) is False and "enabled" in body:
-            body["enabled"] = False  # an unselected pack member deployed disabled
-        body = apply_overrides(body, resource, overrides or {})
         key = (resource, spec.id)
         if key in state.items:
             first = state.items[key].path
             state.errors.append(f"{rel}:1:1: {spec.id_field} {spec.id!r} is already used by {first} (IDs are unique per collection)")
             continue
-        state.items[key] = Item(resource, spec.id, body, rel)
+        state.items[key] = Item(resource, spec.id, body, rel, view)
     return state
+
+
+def _rest_view(spec: Spec, extra: str | None, resource: str, deploy_off: bool, overrides: dict[str, Any]) -> dict[str, Any] | None:
+    """What a REST read of an uploaded spec shows (None for kinds REST does not serve)."""
+    if spec.kind not in RESOURCES:
+        return None
+    try:
+        view = to_body(spec, extra)
+    except ConversionError:
+        return None
+    if deploy_off and "enabled" in view:
+        view["enabled"] = False
+    return apply_overrides(view, resource, overrides)
+
+
+def _upload(spec: Spec, unit: Unit, text: str, extra: str | None, resource: str, deploy_off: bool, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The upload body of ``spec``: its YAML text (rewritten only when a target override or an
+    unselected pack changes ``Enabled``/``OutputIds``) and the file its ``Filename`` names."""
+    if not spec.id:
+        raise ConversionError((spec.id_field,), f"{spec.id_field} is missing or not a string")
+    if spec.data.get("Filename") and extra is None:
+        raise ConversionError(("Filename",), f"file {spec.data['Filename']!r} is not in the commit")
+    wanted: dict[str, Any] = {}
+    if resource in DETECTION_RESOURCES or resource == "correlation-rules":
+        if "output_ids" in overrides:
+            wanted["OutputIds"] = list(overrides["output_ids"])
+        if "enabled" in overrides:
+            wanted["Enabled"] = bool(overrides["enabled"])
+        if deploy_off:
+            wanted["Enabled"] = False
+    changes = {k: v for k, v in wanted.items() if spec.data.get(k) != v}
+    # Rewritten only when a target override, an unselected pack or an upstream override
+    # (overrides/ folder) makes the data differ from the committed file.
+    if changes or spec.data is not spec.document.data:
+        text = dump({**spec.data, **changes}, width=1 << 30)
+    files = {unit.yaml: text}
+    if unit.py is not None and extra is not None:
+        files[unit.py] = extra
+    return upload_body(files)
 
 
 def target_table(pyproject: str | None, target: str) -> dict[str, Any]:

@@ -36,6 +36,9 @@ from pytest_panther.sync.manifest import is_manifest
 from pytest_panther.sync.manifest import manifest_id
 from pytest_panther.sync.manifest import parse_manifest
 from pytest_panther.sync.manifest import repo_identity
+from pytest_panther.sync.routes import UPLOAD_ONLY
+from pytest_panther.sync.routes import compare_uploads
+from pytest_panther.sync.routes import settle
 from pytest_panther.sync.state import read_pending
 from pytest_panther.sync.state import read_synced
 from pytest_panther.sync.state import read_synced_host
@@ -46,7 +49,10 @@ from pytest_panther.sync.targets import same_host
 __all__ = ["ANY_DETECTION", "ORDER", "Change", "Plan", "make_plan", "normalize"]
 
 #: Collections in dependency order: helpers and data models before the detections using them.
-ORDER = ("globals", "data-models", "queries", "rules", "simple-rules", "scheduled-rules", "policies")
+ORDER = (
+    "globals", "data-models", "lookup-tables", "queries", "rules", "simple-rules", "scheduled-rules", "policies",
+    "correlation-rules", "scheduled-prompts", "packs",
+)
 #: Resource of a ``deprecated.txt`` delete whose collection is unknown: tried on every detection one.
 ANY_DETECTION = "*"
 
@@ -215,6 +221,7 @@ def make_plan(repo: Path, target: Target, client: Lister | None = None, *, refre
         if client is None:
             raise ValueError("comparing with the deployment needs an API client")
         _refresh(plan, repo, base, new_snap, target, client, prune)
+    settle(plan)  # the upload route (kinds and fields REST cannot carry)
     plan.changes = _sort(plan.changes)
     return plan
 
@@ -299,6 +306,8 @@ def _refresh(plan: Plan, repo: Path, base: str | None, new_snap: Snapshot, targe
         owned = desired_state(snapshot(repo, base, reuse=new_snap), None, target.overrides).items
     remote: dict[tuple[str, str], Item] = {}
     for resource in ORDER:
+        if resource in UPLOAD_ONLY.values():  # no REST list: see routes.settle
+            continue
         for obj in client.list(resource):
             key_id = obj.get("name") if resource == "queries" else obj.get("id")
             if key_id == manifest_id(target.name) and resource == "globals":
@@ -311,6 +320,7 @@ def _refresh(plan: Plan, repo: Path, base: str | None, new_snap: Snapshot, targe
     for change in plan.changes:
         if change.action == "update":
             change.reason = "drift: the deployment differs"
+    compare_uploads(plan, new_state.items, normalize)  # uploaded objects: on their REST fields
     if prune and plan.errors:
         plan.notes.append("specs have errors: --prune deletes nothing until they are fixed")
         prune = False
@@ -349,6 +359,7 @@ def _recorded(plan: Plan) -> set[tuple[str, str]]:
 
 def _record_errors(plan: Plan, state: DesiredState) -> None:
     plan.errors.extend(state.errors)
+    plan.notes.extend(state.notes)
     for err in state.errors:
         path = err.split(":", 1)[0]
         plan.error_paths.add(path)

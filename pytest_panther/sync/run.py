@@ -53,13 +53,15 @@ def branch_refusal(repo: Path, target: Target) -> str | None:
 
 
 def make_client(target: Target, env: Mapping[str, str] | None = None) -> Any:
-    """A :class:`pytest_panther.sync.client.PantherClient` for ``target``.
+    """A :class:`pytest_panther.sync.client.PantherClient` for ``target``, wrapped in a
+    :class:`pytest_panther.sync.upload.RoutedWriter` (upload bodies go through GraphQL).
 
     :raises pytest_panther.sync.targets.TargetError: when the token variable is unset.
     """
     from pytest_panther.sync.client import PantherClient
+    from pytest_panther.sync.upload import RoutedWriter
 
-    return PantherClient(
+    return RoutedWriter(PantherClient(
         target.host,
         target.token(env),
         timeout=target.timeout,
@@ -67,7 +69,7 @@ def make_client(target: Target, env: Mapping[str, str] | None = None) -> Any:
         backoff_factor=target.backoff_factor,
         max_backoff=target.max_backoff,
         max_retry_after=target.max_retry_after,
-    )
+    ))
 
 
 class LazyClient:
@@ -108,5 +110,7 @@ def sync_target(
         return plan, None
     from pytest_panther.sync.apply import apply_plan
 
+    if any(c.action != "delete" for c in plan.changes):
+        client.expect(plan.changes)  # upload items go in batches (sync.upload.RoutedWriter)
     summary = apply_plan(repo, plan, client, out=progress, tty=tty)
     return plan, summary

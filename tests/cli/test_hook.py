@@ -127,6 +127,16 @@ def test_validate_ignores_files_outside_the_spec_folders(repo: Path, capsys: pyt
     assert run(capsys, "validate", "templates/rule.yml", ".github/workflows/ci.yml", "tools/script.py") == (0, [])
 
 
+def test_validate_reads_nested_folders_as_pat_does(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Same default as the plugin: PAT's folder patterns at any depth (issue 10, item 4).
+    write(repo, {"team_content/aws_policies/broken.yml": "AnalysisType: [\n",
+                 "team_content/aws_policies/broken.py": "def broken(:\n"})
+    code, out = run(capsys, "validate", "team_content/aws_policies/broken.yml", "team_content/aws_policies/broken.py")
+    assert code == 1
+    assert [line.split(":", 1)[0] for line in out] == ["team_content/aws_policies/broken.py",
+                                                        "team_content/aws_policies/broken.yml"]
+
+
 def test_validate_settings_from_ini(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(repo, {"rules/root_login.yml": "Team: blue\n" + FILES["rules/root_login.yml"]})
     assert run(capsys, "validate", "rules/root_login.yml") == (1, [

@@ -193,6 +193,9 @@ def test_dir_outside_the_spec_folders_gets_a_note(repo: Path, capsys: pytest.Cap
     [
         (["rule", "bad name", "--log-type", "AWS.CloudTrail"], "invalid detection name 'bad name'"),
         (["rule", "Ok", "--log-type", "CloudTrail"], "invalid log type 'CloudTrail'"),
+        (["rule", "Ok", "--log-type", "Okta.SystemLogs"], "unknown log type 'Okta.SystemLogs': did you mean 'Okta.SystemLog'?"),
+        (["rule", "Ok", "--log-type", "AWS.CloudTrial"], "unknown log type 'AWS.CloudTrial': did you mean 'AWS.CloudTrail'?"),
+        (["rule", "Ok", "--log-type", "okta.systemlog"], "unknown log type 'okta.systemlog': did you mean 'Okta.SystemLog'?"),
         (["rule", "Ok"], "a rule needs at least one --log-type (for example AWS.CloudTrail)"),
         (["simple", "Ok"], "a simple needs at least one --log-type (for example AWS.CloudTrail)"),
         (["scheduled-rule", "Ok"], "a scheduled-rule needs a --log-type: its query reads that log type's table"),

@@ -128,3 +128,24 @@ def test_a_path_that_does_not_exist_is_a_usage_error(repo: Path, capsys: pytest.
     code, lines, err = run(capsys, "rules/good.yml", "nonexistent.yml")
     assert (code, lines) == (2, [])
     assert err == "panther-gitops validate: no such file or folder: nonexistent.yml\n"
+
+
+def test_nested_folders_and_ini_settings_as_the_plugin_reads_them(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Default folders: PAT's walk (team_content/aws_policies/ included); panther_log_types and
+    # panther_strict from the ini, as pytest reads them (issue 10, items 3, 4 and 8).
+    write(repo, {
+        "team_content/aws_policies/q.yml": "AnalysisType: policy\nPolicyID: Q\nEnabled: true\nFilename: q.py\nSeverity: Lo\n",
+        "team_content/aws_policies/q.py": "def policy(r):\n    return True\n",
+        "rules/acme.yml": RULE.format(id="Acme", py="good.py", extra="").replace("AWS.CloudTrail", "Acme.Firewall"),
+        "packs/p.yml": "AnalysisType: pack\nPackID: Pk\nPackDefinition:\n  IDs: [Good, Good]\n",
+    })
+    code, lines, _ = run(capsys, "team_content", "rules/acme.yml", "packs")
+    assert code == 1
+    assert [line.split(": ", 2)[:2] for line in lines] == [
+        ["warning", "packs/p.yml:4:15"],
+        ["rules/acme.yml:5:12", "LogTypes[0]"],
+        ["team_content/aws_policies/q.yml:5:11", "Severity"],
+    ]
+    write(repo, {"pyproject.toml": '[tool.pytest.ini_options]\npanther_log_types = ["Acme.Firewall"]\npanther_strict = true\n'})
+    code, lines, _ = run(capsys, "rules/acme.yml", "packs")
+    assert (code, [line.split(":")[0] for line in lines]) == (1, ["packs/p.yml"])

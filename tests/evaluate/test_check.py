@@ -15,13 +15,13 @@ def problems(text: str) -> list[str]:
 
 
 def test_unknown_condition_in_a_simple_detection() -> None:
-    text = HEAD.format(t="rule") + "LogTypes: [A.B]\nDetection:\n  - Key: a\n    Condition: EqualsIsh\n    Value: x\n"
+    text = HEAD.format(t="rule") + "LogTypes: [AWS.CloudTrail]\nDetection:\n  - Key: a\n    Condition: EqualsIsh\n    Value: x\n"
     assert problems(text) == ["/nowhere/rules/x.yml:8:16: unknown Condition 'EqualsIsh' (did you mean 'Equals'?)"]
 
 
 def test_key_in_inline_filters_of_a_python_rule() -> None:
     text = HEAD.format(t="rule") + (
-        "LogTypes: [A.B]\nFilename: x.py\nInlineFilters:\n  - All:\n      - Key: region\n"
+        "LogTypes: [AWS.CloudTrail]\nFilename: x.py\nInlineFilters:\n  - All:\n      - Key: region\n"
         "        Condition: Equals\n        Value: us-east-1\n"
     )
     assert problems(text) == [
@@ -42,5 +42,5 @@ def test_correlation_transition_to_an_unknown_step() -> None:
 
 
 def test_valid_expressions_have_no_problems() -> None:
-    text = HEAD.format(t="rule") + "LogTypes: [A.B]\nDetection:\n  - Key: a\n    Condition: Equals\n    Value: x\n"
+    text = HEAD.format(t="rule") + "LogTypes: [AWS.CloudTrail]\nDetection:\n  - Key: a\n    Condition: Equals\n    Value: x\n"
     assert problems(text) == []

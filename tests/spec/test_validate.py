@@ -7,6 +7,7 @@ import textwrap
 import pytest
 from jsonschema import Draft202012Validator
 
+from pytest_panther.spec.findings import SpecWarning
 from pytest_panther.spec.model import Spec
 from pytest_panther.spec.validate import ValidationOptions
 from pytest_panther.spec.validate import _document
@@ -257,17 +258,44 @@ def test_pack_ids_must_be_unique() -> None:
     ]
 
 
-def test_test_log_type_must_be_one_of_the_rule_log_types() -> None:
-    assert messages(RULE.replace("    Log: {a: 1}", "    Log: {a: 1}\n    LogType: Okta.SystemLogs")) == [
-        "rules/x.yml:11:14: Tests[0].LogType: 'Okta.SystemLogs' is not one of the rule's LogTypes (Okta.SystemLog) "
-        "(did you mean 'Okta.SystemLog'?)"
+def test_test_log_type_not_among_the_rule_log_types_is_a_warning() -> None:
+    # PAT and Panther ignore a test's legacy LogType: a warning (SpecWarning), not an error.
+    found = validate_spec(spec(RULE.replace("    Log: {a: 1}", "    Log: {a: 1}\n    LogType: Okta.SystemLogs")))
+    assert [str(e) for e in found] == [
+        "rules/x.yml:11:14: Tests[0].LogType: 'Okta.SystemLogs' is not one of the rule's LogTypes (Okta.SystemLog), "
+        "and not a Panther log type (did you mean 'Okta.SystemLog'?)"
     ]
+    assert all(isinstance(e, SpecWarning) for e in found)
+
+
+@pytest.mark.parametrize(("log_type", "hint"), [
+    ("Okta.SystemLogs", "did you mean 'Okta.SystemLog'?"),
+    ("AWS.CloudTrial", "did you mean 'AWS.CloudTrail'?"),
+    ("okta.systemlog", "did you mean 'Okta.SystemLog'?"),
+])
+def test_an_unknown_log_type_is_an_error_with_did_you_mean(log_type: str, hint: str) -> None:
+    # Panther does not deploy a detection whose LogTypes it does not know (PAT 1.11.1 marks it
+    # invalid with a backend, `pat upload` skips it): an error, not a warning.
+    found = validate_spec(spec(RULE.replace("[Okta.SystemLog]", f"[{log_type}]")))
+    assert [str(e) for e in found] == [
+        f"rules/x.yml:5:12: LogTypes[0]: {log_type!r} is not a Panther log type ({hint} or a type of your own or one "
+        "newer than pytest-panther's catalogue: add it to the ini setting panther_log_types)"
+    ]
+    assert not any(isinstance(e, SpecWarning) for e in found)
+
+
+def test_custom_and_declared_log_types_are_known() -> None:
+    text = RULE.replace("[Okta.SystemLog]", "[Custom.Acme.Audit, Acme.Firewall]")
+    assert messages(text, ValidationOptions(log_types=frozenset({"Acme.Firewall"}))) == []
+    assert [m.split(" (")[0] for m in messages(text)] == ["rules/x.yml:5:31: LogTypes[1]: 'Acme.Firewall' is not a Panther log type"]
 
 
 def test_custom_log_types_need_capitalised_parts() -> None:
     assert messages(RULE.replace("[Okta.SystemLog]", "[Custom.Acme.Audit, Custom.acme, Customer.Logs]")) == [
         "rules/x.yml:5:31: LogTypes[1]: 'Custom.acme' is not a valid custom log type name (write Custom.Name or "
-        "Custom.Name.Part: each part starts with an upper-case letter followed by letters and digits)"
+        "Custom.Name.Part: each part starts with an upper-case letter followed by letters and digits)",
+        "rules/x.yml:5:44: LogTypes[2]: 'Customer.Logs' is not a Panther log type (a type of your own or one newer "
+        "than pytest-panther's catalogue: add it to the ini setting panther_log_types)",
     ]
 
 

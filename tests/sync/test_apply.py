@@ -14,20 +14,23 @@ from pytest_panther.sync.client import PantherClient
 from pytest_panther.sync.plan import make_plan
 from pytest_panther.sync.state import read_synced
 from pytest_panther.sync.targets import Target
+from pytest_panther.sync.upload import RoutedWriter
 
 
 def target_for(server: Any) -> Target:
     return Target(name="default", host=server.url, retries=2, backoff_factor=0.01, max_backoff=0.05, timeout=5)
 
 
-def client_for(server: Any, token: str = TOKEN) -> PantherClient:
-    return PantherClient(server.url, token, retries=2, backoff_factor=0.01, max_backoff=0.05, timeout=5)
+def client_for(server: Any, token: str = TOKEN) -> RoutedWriter:
+    """The client as ``sync`` makes it (:func:`pytest_panther.sync.run.make_client`)."""
+    return RoutedWriter(PantherClient(server.url, token, retries=2, backoff_factor=0.01, max_backoff=0.05, timeout=5))
 
 
 def sync(repo: Any, server: Any, **kwargs: Any) -> tuple[Any, Any, str]:
     target = target_for(server)
     client = kwargs.pop("client", None) or client_for(server)
     plan = make_plan(repo.path, target, client, refresh=kwargs.pop("refresh", False), prune=kwargs.pop("prune", False))
+    client.expect(plan.changes)  # as sync_target does: upload items in batches
     out = io.StringIO()
     summary = apply_plan(repo.path, plan, client, out=out, tty=kwargs.pop("tty", False))
     return plan, summary, out.getvalue()
@@ -157,7 +160,8 @@ def test_every_kind_deploys_and_a_refresh_finds_no_drift(make_repo: Any, standin
         "InlineFilters:\n  - KeyPath: eventName\n    Condition: Equals\n    Value: ConsoleLogin\n"
         "SummaryAttributes: [p_any_ip_addresses]\nThreshold: 5\nDedupPeriodMinutes: 15\n"
     ))
-    repo.write("policies/p.py", "def policy(resource):\n    return True\n")
+    # Its test mocks `lookup`, so the module defines it (the stand-in runs the tests, as Panther does).
+    repo.write("policies/p.py", "def lookup():\n    return 0\n\n\ndef policy(resource):\n    return True\n")
     repo.write("policies/p.yml", "AnalysisType: policy\nPolicyID: Pol.One\nFilename: p.py\nEnabled: true\nSeverity: High\n"
                "ResourceTypes: [AWS.S3.Bucket]\nSuppressions: ['aws::s3::*']\nTests:\n  - Name: ok\n    ExpectedResult: true\n"
                "    Resource: {Name: b}\n    Mocks:\n      - objectName: lookup\n        returnValue: '3'\n")

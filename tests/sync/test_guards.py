@@ -114,7 +114,7 @@ def test_a_write_whose_reply_was_lost_is_read_back_before_the_ref_moves(make_rep
     from test_apply import client_for
 
     client = client_for(standin)
-    client.timeout = 0.5
+    client.rest.timeout = 0.5  # the REST client under the upload router
     plan, summary, _ = sync(repo, standin, client=client)
     assert client.uncertain == {("PUT", "/rules/R.1")}
     assert summary.ok and summary.ref_moved

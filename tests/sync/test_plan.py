@@ -79,13 +79,18 @@ def test_kinds_map_to_collections_and_status_filters(make_repo: Any) -> None:
     repo.write("policies/p.yml", "AnalysisType: policy\nPolicyID: P.1\nFilename: p.py\nEnabled: true\nSeverity: Medium\nResourceTypes: [AWS.S3.Bucket]\n")
     repo.write("queries/q.yml", "AnalysisType: scheduled_query\nQueryName: Q one\nEnabled: true\nQuery: select 1\nSchedule:\n  RateMinutes: 60\n  TimeoutMinutes: 2\n")
     repo.add_rule("Old.Rule", extra="Status: Deprecated\n")
-    repo.write("correlation_rules/c.yml", "AnalysisType: correlation_rule\nRuleID: C.1\nSeverity: Low\nDetection: []\n")
+    repo.write("correlation_rules/c.yml", "AnalysisType: correlation_rule\nRuleID: C.1\nEnabled: true\nSeverity: Low\nDetection: []\n")
     repo.commit()
     state = desired_state(snapshot(repo.path, "HEAD"))
     assert state.errors == []
+    # The correlation rule has no REST route: it is sent by upload, its file as committed.
     assert sorted(state.items) == [
-        ("data-models", "M.1"), ("globals", "h"), ("policies", "P.1"), ("queries", "Q one")
+        ("correlation-rules", "C.1"), ("data-models", "M.1"), ("globals", "h"), ("policies", "P.1"), ("queries", "Q one")
     ]
+    assert state.items[("correlation-rules", "C.1")].body == {
+        "upload:correlation_rules/c.yml": "AnalysisType: correlation_rule\nRuleID: C.1\nEnabled: true\nSeverity: Low\nDetection: []\n"
+    }
+    assert state.notes == ["rules/old_rule.yml: Old.Rule is not deployed (Status: deprecated), as pat upload skips it"]
     assert state.items[("globals", "h")].body == {"body": "X = 1\n"}
     assert state.items[("data-models", "M.1")].body["mappings"] == [{"name": "actor_user", "path": "$.actor.name"}]
     assert state.items[("queries", "Q one")].body == {
@@ -390,7 +395,23 @@ def test_refresh_never_deletes_for_a_broken_spec(make_repo: Any) -> None:
     repo.commit()
     plan = make_plan(repo.path, TARGET, deployment, refresh=True, prune=True)
     assert plan.changes == []
-    assert plan.notes == ["specs have errors: --prune deletes nothing until they are fixed"]
+    assert plan.notes[0] == "specs have errors: --prune deletes nothing until they are fixed"
     assert sorted(c.id for c in plan.unmanaged) == ["Console.Made", "R.1"]
     assert plan.errors[-1] == "rules/r.yml:2:9: RuleID: expected a string, got a list"
     assert all(error.startswith("rules/r.yml:") for error in plan.errors)
+
+
+def test_specs_are_read_where_pytest_collects_them_nested_folders_included(make_repo: Any) -> None:
+    """A policy in team_content/aws_policies/ is tested by pytest (PAT's folder patterns) and so
+    deployed; a commit's panther_paths narrows both alike."""
+    repo = make_repo()
+    repo.write("team_content/aws_policies/p.py", "def policy(resource):\n    return True\n")
+    repo.write("team_content/aws_policies/p.yml", "AnalysisType: policy\nPolicyID: Team.P\nFilename: p.py\nEnabled: true\n"
+               "Severity: Medium\nResourceTypes: [AWS.S3.Bucket]\n")
+    repo.write("team_content/notes.yml", "AnalysisType: policy\nPolicyID: Not.A.Spec.Folder\n")
+    repo.add_rule("A.One")
+    repo.commit()
+    assert sorted(desired_state(snapshot(repo.path, "HEAD")).items) == [("policies", "Team.P"), ("rules", "A.One")]
+    repo.write("pyproject.toml", '[tool.pytest.ini_options]\npanther_paths = ["rules"]\n')
+    repo.commit()
+    assert sorted(desired_state(snapshot(repo.path, "HEAD")).items) == [("rules", "A.One")]

@@ -138,7 +138,10 @@ def test_put_creates_then_replaces_fully(api: Api, server: StandinServer) -> Non
          "$.tests[0]: 'expectedResult' is a required property"),
         ("/policies/P", {"id": "P", "severity": "LOW"}, "invalid policy: $: 'body' is a required property"),
         ("/simple-rules/S", {"id": "S", "body": "x", "severity": "LOW"},
-         "invalid simple rule: $: 'detection' is a required property"),
+         "invalid simple rule: $: 'detection' is a required property; "
+         "$: Additional properties are not allowed ('body' was unexpected)"),
+        ("/rules/R.1", {**RULE, "createAlert": False},  # not in the published OpenAPI copy: refused, not stored
+         "invalid rule: $: Additional properties are not allowed ('createAlert' was unexpected)"),
         ("/globals/G", {"description": "no body"}, "invalid global helper: $: 'body' is a required property"),
         ("/rules/R.1", [1, 2], "request body must be a JSON object, got list"),
     ],

@@ -4,6 +4,7 @@
 |---|---|---|
 | ``POST /__standin__/reset`` | — | 204; drops state, faults, forced outcomes, journal |
 | ``GET /__standin__/state`` | — | 200 ``{kind: {key: object}}`` (queries keyed by name) |
+| ``GET /__standin__/deployment`` | — | 200 every object, every field, by route (uploads too) |
 | ``PUT /__standin__/state`` | ``{kind: {key: body}}`` | 204; seeds objects, server fields filled in |
 | ``GET /__standin__/requests`` | — | 200 ``{"requests": [journal entry, ...]}`` |
 | ``POST /__standin__/faults`` | a fault (:class:`controls.Fault`) or a list of them | 204 |
@@ -54,6 +55,8 @@ def handle_admin(app: StandinApp, request: Request) -> Response:
             app.reset()
         elif route == ("GET", "state"):
             return Response(200, app.state())
+        elif route == ("GET", "deployment"):
+            return Response(200, app.deployment())
         elif route == ("PUT", "state"):
             app.seed(json_body(request))
         elif route == ("GET", "requests"):

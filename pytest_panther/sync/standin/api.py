@@ -73,6 +73,9 @@ class Rest:
         self.store = store
         self.outcomes = outcomes
         self.max_limit = max_limit
+        #: Run the unit tests of Python rules and policies with this project's engine before
+        #: saving (as Panther does); the admin setting ``run_tests`` turns it off.
+        self.run_tests = True
 
     def handle(self, request: Request) -> Response:
         route = parse_path(request.path)
@@ -140,7 +143,7 @@ class Rest:
         body = json_body(request)
         if not isinstance(body, dict):
             raise BadRequest(f"request body must be a JSON object, got {type(body).__name__}")
-        problems = oas.validate(schema, body) if schema else []
+        problems = oas.validate_request(schema, body) if schema else []
         if problems:
             raise BadRequest(f"invalid {kind.singular}: " + "; ".join(problems))
         return body
@@ -164,6 +167,19 @@ class Rest:
                 for test in tests
             ]
             return error(400, f"unit tests of {kind.singular} {item_id!r} failed", testResults=results)
+        if (run_first or run_only) and self.run_tests:
+            from pytest_panther.sync.standin.unit_tests import first_failure
+            from pytest_panther.sync.standin.unit_tests import rest_files
+
+            files = rest_files(kind.name, item_id, body)
+            failure = first_failure(files, self.store.dump(), {item_id}) if files else None
+            if failure is not None:
+                name, _, why = failure[1].partition(": ")
+                result = {
+                    "name": name.removeprefix("test ").strip("'\""), "passed": False, "errored": False,
+                    "error": {"code": "TEST_FAILED", "message": why},
+                }
+                return error(400, f"unit tests of {kind.singular} {item_id!r} failed", testResults=[result])
         if run_only:
             return Response(204)
         return None

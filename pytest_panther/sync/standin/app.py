@@ -20,9 +20,14 @@ from pytest_panther.sync.standin.controls import Faults
 from pytest_panther.sync.standin.controls import Journal
 from pytest_panther.sync.standin.controls import RateLimiter
 from pytest_panther.sync.standin.controls import TestOutcomes
+from pytest_panther.sync.standin.graphql_api import PATH as GRAPHQL_PATH
+from pytest_panther.sync.standin.graphql_api import handle_graphql
 from pytest_panther.sync.standin.resources import KINDS
 from pytest_panther.sync.standin.resources import stored_object
 from pytest_panther.sync.standin.store import Store
+from pytest_panther.sync.standin.uploads import UPLOADS
+from pytest_panther.sync.standin.uploads import Uploads
+from pytest_panther.sync.standin.uploads import deployment
 from pytest_panther.sync.standin.wire import BadRequest
 from pytest_panther.sync.standin.wire import Request
 from pytest_panther.sync.standin.wire import Response
@@ -34,6 +39,7 @@ __all__ = ["ADMIN_PREFIX", "StandinApp"]
 ADMIN_PREFIX = "/__standin__"
 
 _WRITES = frozenset({"POST", "PUT", "DELETE"})
+DEFAULT_MAX_BODY = 20 * 1024 * 1024
 
 
 class StandinApp:
@@ -64,6 +70,11 @@ class StandinApp:
         self.journal = Journal()
         self.rate_limiter: RateLimiter | None = None
         self.rest = Rest(self.store, self.outcomes)
+        self.uploads = Uploads(self.store, self.outcomes)
+        #: Largest request body accepted (bytes); larger ones get 413 unread. Panther does not
+        #: publish its limit; AWS API Gateway, in front of such APIs, caps payloads at 10 MB.
+        self.max_body = DEFAULT_MAX_BODY
+        self._graphql_roots: dict[int, Any] = {}
 
     def __repr__(self) -> str:
         return f"StandinApp(db_path={self.store.path!s})"
@@ -78,9 +89,19 @@ class StandinApp:
         dump = self.store.dump()
         out: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in KINDS}
         for kind, objects in dump.items():
+            if kind == UPLOADS:
+                continue
             by_name = KINDS[kind].by_name
             out[kind] = {(obj["name"] if by_name else key): obj for key, obj in objects.items()}
         return out
+
+    def uploaded(self) -> dict[str, dict[str, Any]]:
+        """Fields of uploaded specs that REST objects lack, ``{"<collection>/<id>": {...}}``."""
+        return self.store.dump().get(UPLOADS, {})
+
+    def deployment(self) -> dict[str, Any]:
+        """Every object, every field, whichever route wrote it (:func:`.uploads.deployment`)."""
+        return deployment(self.state(), self.uploaded())
 
     def seed(self, state: dict[str, Any]) -> None:
         """Add or replace objects, ``{kind: {key: body}}`` (queries keyed by name), filling in
@@ -96,7 +117,7 @@ class StandinApp:
                 schema, _ = oas.operation_schemas(kind.name, method, item)
                 for key, body in objects.items():
                     body = {**body, "name": key} if kind.by_name else {**body, "id": key}
-                    problems = oas.validate(schema, body) if schema else ["not an object"]
+                    problems = oas.validate_request(schema, body) if schema else ["not an object"]
                     if problems:
                         raise ValueError(f"{kind_name}/{key}: " + "; ".join(problems))
                     if kind.by_name:
@@ -114,7 +135,7 @@ class StandinApp:
     def configure(self, settings: dict[str, Any]) -> None:
         """Apply ``{token, read_only_token, rate_limit: {rps, burst} | null, max_limit,
         validate_responses}`` (each optional). Raises ``ValueError`` on a bad value."""
-        known = {"token", "read_only_token", "rate_limit", "max_limit", "validate_responses"}
+        known = {"token", "read_only_token", "rate_limit", "max_limit", "validate_responses", "max_body", "run_tests"}
         unknown = sorted(set(settings) - known)
         if unknown:
             raise ValueError(f"unknown setting(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
@@ -131,6 +152,12 @@ class StandinApp:
             if not isinstance(settings["max_limit"], int) or settings["max_limit"] < 1:
                 raise ValueError("max_limit must be an integer >= 1")
             self.rest.max_limit = settings["max_limit"]
+        if "run_tests" in settings:
+            self.rest.run_tests = self.uploads.run_tests = bool(settings["run_tests"])
+        if "max_body" in settings:
+            if not isinstance(settings["max_body"], int) or settings["max_body"] < 1:
+                raise ValueError("max_body must be an integer >= 1 (bytes)")
+            self.max_body = settings["max_body"]
         if "validate_responses" in settings:
             self.validate_responses = bool(settings["validate_responses"])
 
@@ -140,6 +167,7 @@ class StandinApp:
         self.faults.clear()
         self.outcomes.clear()
         self.journal.clear()
+        self._graphql_roots.clear()
 
     # -- request handling --------------------------------------------------------------------
 
@@ -169,13 +197,29 @@ class StandinApp:
             wait = self.rate_limiter.acquire("ro" if read_only else "rw")
             if wait:
                 return Response(429, {"message": "rate limit exceeded"}, {"Retry-After": str(wait)})
+        if request.path == GRAPHQL_PATH:
+            return handle_graphql(self.uploads, self._graphql_roots, request)
         try:
             response = self.rest.handle(request)
         except BadRequest as exc:
             response = error(exc.status, exc.message)
+        if request.method in _WRITES and 200 <= response.status < 300:
+            self._forget_upload(request, response)
         if self.validate_responses:
             response = self._checked(request, response)
         return response
+
+    def _forget_upload(self, request: Request, response: Response) -> None:
+        """A REST write replaces the whole object: fields an earlier upload set beyond REST go."""
+        route = parse_path(request.path)
+        if route is None:
+            return
+        kind, item_id = route
+        if kind.by_name:
+            obj = response.body if isinstance(response.body, dict) else {}
+            item_id = obj.get("name") if isinstance(obj.get("name"), str) else None
+        if item_id is not None:
+            self.uploads.forget(kind.name, item_id)
 
     def _checked(self, request: Request, response: Response) -> Response:
         route = parse_path(request.path)

@@ -139,6 +139,42 @@ def validate(schema_name: str, instance: Any) -> list[str]:
     return [f"{e.json_path}: {e.message}" for e in errors]
 
 
+def _closed(node: Any) -> Any:
+    """``node`` with ``additionalProperties: false`` on every object schema that lists its
+    ``properties`` and says nothing about others (the document never uses allOf/anyOf/oneOf)."""
+    if isinstance(node, list):
+        return [_closed(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _closed(value) for key, value in node.items()}
+    if isinstance(node.get("properties"), dict) and "additionalProperties" not in node:
+        out["additionalProperties"] = False
+    return out
+
+
+@cache
+def _request_validator(schema_name: str) -> Draft4Validator:
+    schemas = load_subset()["components"]["schemas"]
+    if schema_name not in schemas:
+        raise KeyError(f"no component schema {schema_name!r} in the OpenAPI subset")
+    return Draft4Validator(_closed(_inline(schemas[schema_name], schemas, (schema_name,))))
+
+
+def validate_request(schema_name: str, instance: Any) -> list[str]:
+    """Like :func:`validate`, and a field the schema does not define is an error too: the API
+    rejects unknown fields with 400 instead of storing and echoing them (issue 11 §7)."""
+    errors = sorted(_request_validator(schema_name).iter_errors(instance), key=lambda e: list(e.path))
+    return [f"{e.json_path}: {e.message}" for e in errors]
+
+
+def request_fields(kind: str) -> frozenset[str]:
+    """Top-level fields of the write body of ``kind`` (PUT, or POST for queries)."""
+    schemas = load_subset()["components"]["schemas"]
+    method, item = ("POST", False) if kind == "queries" else ("PUT", True)
+    name, _ = operation_schemas(kind, method, item)
+    return frozenset((schemas.get(name or "", {}).get("properties") or {}).keys())
+
+
 def _schema_name(content: dict[str, Any] | None) -> str | None:
     if not content:
         return None

@@ -44,6 +44,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             request = Request(self.command, split.path)
             response = error(400, "send the body with a Content-Length header (chunked bodies are not supported)")
+        elif int(raw_length) > self.server.app.max_body:
+            # Refused before reading it: the connection is closed, as a gateway does.
+            self.close_connection = True
+            request = Request(self.command, split.path)
+            response = error(413, f"request body of {int(raw_length)} bytes is larger than the {self.server.app.max_body} allowed")
         else:
             length = int(raw_length)
             request = Request(
@@ -205,6 +210,10 @@ class StandinServer:
             }
             for kind, objects in state.items()
         }
+
+    def deployment(self) -> dict[str, Any]:
+        """Every deployed object, every field, whichever route wrote it (REST or upload)."""
+        return self.app.deployment()
 
     def seed(self, state: dict[str, dict[str, dict[str, Any]]]) -> None:
         """Add objects ``{kind: {key: body}}`` as if uploaded (raises ``ValueError`` if invalid)."""
