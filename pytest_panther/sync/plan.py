@@ -75,6 +75,7 @@ class Change:
     body: dict[str, Any] | None = None
     before: dict[str, Any] | None = None
     path: str | None = None
+    view: dict[str, Any] | None = None  # an upload body's REST view (desired.Item.view): what a read shows
 
     @property
     def label(self) -> str:
@@ -177,9 +178,9 @@ def _compare(plan: Plan, old: dict[tuple[str, str], Item], new: DesiredState, re
     for key, item in new.items.items():
         before = old.get(key)
         if before is None:
-            plan.changes.append(Change("create", item.resource, item.id, reason_new, item.body, None, item.path))
+            plan.changes.append(Change("create", item.resource, item.id, reason_new, item.body, None, item.path, item.view))
         elif normalize(item.resource, before.body) != normalize(item.resource, item.body):
-            plan.changes.append(Change("update", item.resource, item.id, "changed", item.body, before.body, item.path))
+            plan.changes.append(Change("update", item.resource, item.id, "changed", item.body, before.body, item.path, item.view))
         else:
             plan.unchanged += 1
 
@@ -281,7 +282,7 @@ def _rewrite_uncertain(plan: Plan, new_state: DesiredState) -> None:
     for key in sorted(plan.uncertain - planned):
         item = new_state.items.get(key)
         if item is not None:
-            plan.changes.append(Change("update", item.resource, item.id, "an earlier write got no reply: rewritten", item.body, None, item.path))
+            plan.changes.append(Change("update", item.resource, item.id, "an earlier write got no reply: rewritten", item.body, None, item.path, item.view))
             plan.unchanged -= 1
 
 

@@ -78,6 +78,18 @@ class RoutedWriter:
         self.rest = rest
         self._expected: dict[tuple[str, str], dict[str, Any]] = {}
         self._outcomes: dict[tuple[str, str], dict[str, Any] | Exception] = {}
+        self._lost: set[tuple[str, str]] = set()  # upload items sent in a call that got no reply
+        self._named: set[tuple[str, str]] = set()
+
+    @property
+    def uncertain(self) -> set[tuple[str, str]]:
+        """The REST client's writes with a try that got no reply, and, per spec, the uploads
+        that got none (``("UPLOAD", "rules/X")``, named when its ``put`` returns): one upload
+        carries a whole batch, so ``POST /public/graphql`` alone would not say which specs."""
+        from pytest_panther.sync.client import GRAPHQL_PATH
+
+        rest = {entry for entry in self.rest.uncertain if entry[1] != GRAPHQL_PATH}
+        return rest | {("UPLOAD", f"{resource}/{item_id}") for resource, item_id in self._named}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.rest, name)
@@ -109,6 +121,8 @@ class RoutedWriter:
                 self._outcomes.update((key, stats) for key in chunk)
                 continue
             except ApiError as exc:
+                if exc.status is None:
+                    self._lost.update(chunk)
                 if len(chunk) == 1 or exc.status in (401, 403):
                     self._outcomes.update((key, exc) for key in chunk)
                     continue
@@ -117,6 +131,8 @@ class RoutedWriter:
                     self._outcomes[key] = self._upload(upload_files(self._expected[key]))
                 except ApiError as exc:
                     self._outcomes[key] = exc
+                    if exc.status is None:
+                        self._lost.add(key)
 
     def put(self, resource: str, item_id: str, body: dict[str, Any]) -> dict[str, Any]:
         if not is_upload(body):
@@ -126,11 +142,20 @@ class RoutedWriter:
             self._send_batches(resource)
         outcome = self._outcomes.pop(key, None)
         self._expected.pop(key, None)
+        if key in self._lost:
+            self._named.add(key)
         if isinstance(outcome, Exception):
             raise outcome
         if outcome is not None:
             return outcome
-        return self._upload(upload_files(body))
+        from pytest_panther.sync.client import ApiError
+
+        try:
+            return self._upload(upload_files(body))
+        except ApiError as exc:
+            if exc.status is None:
+                self._named.add(key)
+            raise
 
     def delete(self, resource: str, item_id: str) -> bool:
         """Delete over REST; what REST does not find (correlation rules, derived detections,
