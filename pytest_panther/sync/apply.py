@@ -227,7 +227,10 @@ def _record(repo: Path, plan: Plan, client: Writer, written: set[tuple[str, str]
                                  "(give each repository syncing to one Panther its own target name)")
             return
         if plan.defined is not None:
-            base = plan.defined | ((old.keys & plan.remote) if old is not None else set())
+            # kept: what the deployment still lists, and what a planned delete failed to remove
+            # (REST cannot list upload-only kinds; the record is the only memory of them)
+            doomed = {(c.resource, c.id) for c in plan.changes if c.action == "delete"}
+            base = plan.defined | ((old.keys & (plan.remote | doomed)) if old is not None else set())
         elif old is not None:
             base = old.keys
         else:  # no record yet: start it from everything HEAD defines

@@ -340,6 +340,20 @@ def _refresh(plan: Plan, repo: Path, base: str | None, new_snap: Snapshot, targe
             plan.changes.append(Change("delete", item.resource, item.id, "--prune", None, item.body))
         else:
             plan.unmanaged.append(Change("delete", item.resource, item.id, "unmanaged", None, item.body))
+    _unlisted_deletes(plan, recorded, owned, new_state)
+
+
+def _unlisted_deletes(plan: Plan, recorded: set[tuple[str, str]], owned: dict[tuple[str, str], Item],
+                      new_state: DesiredState) -> None:
+    """Delete what this repository deployed (record or synced commit), no longer defines, and
+    REST does not list: upload-only kinds, derived detections, Databricks-only queries. Not
+    being listed proves nothing for them, so the delete is made (one already gone counts as
+    done); :func:`~pytest_panther.sync.routes.settle` names those no API deletes."""
+    mine = recorded | {key for key, item in owned.items() if item.path not in plan.error_paths}
+    for resource, item_id in sorted(mine - set(new_state.items) - plan.remote):
+        reason = "deployed by this repository, now removed" if (resource, item_id) in owned else \
+            "deployed by this repository (its record in the deployment), now removed"
+        plan.changes.append(Change("delete", resource, item_id, reason))
 
 
 def _recorded(plan: Plan) -> set[tuple[str, str]]:

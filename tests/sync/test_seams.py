@@ -51,3 +51,49 @@ def test_a_lost_upload_of_a_kind_rest_cannot_read_is_sent_again_and_named(make_r
         for name in ("Kind.Correlation", "Kind.Correlation2")
     ]
     assert {"correlation-rules/Kind.Correlation", "correlation-rules/Kind.Correlation2"} <= set(standin.deployment())
+
+
+def test_a_shallow_clone_deletes_removed_kinds_rest_cannot_list(make_repo: Any, standin: Any, tmp_path: Any,
+                                                                monkeypatch: Any, capsys: Any) -> None:
+    """The record (issue 11 §4) named the correlation rule, the derived detection and the lookup
+    table the laptop deployed, but a clone without the synced commit compares with what REST
+    lists, and REST lists none of them: their removal was lost in silence (still deployed, not
+    in the plan) and the record dropped them, so no later run could delete them either."""
+    from synchelpers import TOKEN
+    from synchelpers import GitRepo
+
+    from pytest_panther.cli.main import main
+    from pytest_panther.sync.manifest import manifest_id
+    from pytest_panther.sync.manifest import parse_manifest
+
+    monkeypatch.setenv("PANTHER_API_HOST", standin.url)
+    monkeypatch.setenv("PANTHER_API_TOKEN", TOKEN)
+    laptop = make_repo("laptop")
+    laptop.git("init", "-q", "--bare", "-b", "main", str(tmp_path / "remote.git"))
+    laptop.git("remote", "add", "origin", str(tmp_path / "remote.git"))
+    _write(laptop, ("global_helpers/", "rules/plain.", "rules/derived.", "correlation_rules/", "lookup_tables/"))
+    laptop.commit("every kind")
+    assert main(["sync", "apply", "-C", str(laptop.path)]) == 0, capsys.readouterr()
+    for path in ("rules/derived.yml", "correlation_rules/corr.yml", "lookup_tables/lut.yml", "lookup_tables/lut.jsonl"):
+        laptop.remove(path)
+    laptop.commit("remove the derived detection, the correlation rule and the lookup table")
+    laptop.git("push", "-q", "origin", "main")
+    ci = GitRepo(tmp_path / "ci")
+    laptop.git("clone", "-q", "--depth", "1", f"file://{tmp_path / 'remote.git'}", str(ci.path))
+    capsys.readouterr()
+    standin.inject(method="POST", path_regex="^/public/graphql$", status=500, times=1)  # one delete fails
+    assert main(["sync", "apply", "-C", str(ci.path)]) == 1
+    out = "".join(capsys.readouterr())  # the plan, and the progress lines (stderr)
+    failed = {key for key in (("rules", "Kind.Derived"), ("correlation-rules", "Kind.Correlation")) if f"failed {'/'.join(key)}" in out}
+    assert len(failed) == 1, out
+    kept = parse_manifest(standin.state()["globals"][manifest_id("default")])
+    assert kept is not None and failed <= kept.keys  # the record still names it, so the next run deletes it
+    assert main(["sync", "apply", "-C", str(ci.path)]) == 0
+    out += capsys.readouterr().out
+    assert "  - delete rules/Kind.Derived  (deployed by this repository (its record in the deployment), now removed)" in out
+    assert "  - delete correlation-rules/Kind.Correlation  (deployed by this repository (its record in the deployment), now removed)" in out
+    assert "lookup-tables/kind_lut is no longer in this repository" in out and "delete it in the Panther console" in out
+    deployed = set(standin.deployment())
+    assert "rules/Kind.Derived" not in deployed and "correlation-rules/Kind.Correlation" not in deployed
+    record = parse_manifest(standin.state()["globals"][manifest_id("default")])
+    assert record is not None and ("correlation-rules", "Kind.Correlation") not in record.keys
