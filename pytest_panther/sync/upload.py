@@ -123,7 +123,10 @@ class RoutedWriter:
             except ApiError as exc:
                 if exc.status is None:
                     self._lost.update(chunk)
-                if len(chunk) == 1 or exc.status in (401, 403):
+                if exc.status in (401, 403):  # every later upload would be refused too
+                    self._outcomes.update((key, exc) for key in keys[start:])
+                    return
+                if len(chunk) == 1:
                     self._outcomes.update((key, exc) for key in chunk)
                     continue
             for key in chunk:  # refused as a whole: one at a time, to name what failed

@@ -97,3 +97,29 @@ def test_a_shallow_clone_deletes_removed_kinds_rest_cannot_list(make_repo: Any, 
     assert "rules/Kind.Derived" not in deployed and "correlation-rules/Kind.Correlation" not in deployed
     record = parse_manifest(standin.state()["globals"][manifest_id("default")])
     assert record is not None and ("correlation-rules", "Kind.Correlation") not in record.keys
+
+
+def test_a_wrong_token_stops_the_upload_batches_at_the_first(make_repo: Any, standin: Any, monkeypatch: Any) -> None:
+    """i11safe stops a run at the first 401 (every later call would fail too); the upload route
+    sent every batch of the collection anyway: three signal-only rules, batches of one, a wrong
+    token — three refused uploads, where the REST route makes one call."""
+    import io
+
+    import pytest_panther.sync.upload as upload
+    from test_apply import target_for
+
+    from pytest_panther.sync.apply import apply_plan
+    from pytest_panther.sync.plan import make_plan
+
+    repo = make_repo()
+    for n in range(3):
+        repo.write(f"rules/signal{n}.yml", FILES["rules/signal.yml"].replace("Kind.Signal", f"Kind.Signal{n}").replace("signal.py", f"signal{n}.py"))
+        repo.write(f"rules/signal{n}.py", FILES["rules/signal.py"])
+    repo.commit()
+    monkeypatch.setattr(upload, "BATCH", 1)
+    plan = make_plan(repo.path, target_for(standin), client_for(standin))
+    bad = client_for(standin, "wrong-token")
+    bad.expect(plan.changes)
+    summary = apply_plan(repo.path, plan, bad, out=io.StringIO(), tty=False)
+    assert summary.failed == 3 and not summary.ref_moved
+    assert [r["status"] for r in standin.requests() if r["path"] == "/public/graphql"] == [401]
