@@ -3,11 +3,22 @@ the deployment record, the gate) applied to the routes and kinds of another (the
 each with the exact input that showed the defect."""
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from everykind import FILES
+from synchelpers import TOKEN
+from synchelpers import GitRepo
 from test_apply import client_for
 from test_apply import sync
+from test_apply import target_for
+
+import pytest_panther.sync.upload as upload
+from pytest_panther.cli.main import main
+from pytest_panther.sync.apply import apply_plan
+from pytest_panther.sync.manifest import manifest_id
+from pytest_panther.sync.manifest import parse_manifest
+from pytest_panther.sync.plan import make_plan
 
 
 def _write(repo: Any, prefixes: tuple[str, ...]) -> None:
@@ -59,13 +70,6 @@ def test_a_shallow_clone_deletes_removed_kinds_rest_cannot_list(make_repo: Any, 
     table the laptop deployed, but a clone without the synced commit compares with what REST
     lists, and REST lists none of them: their removal was lost in silence (still deployed, not
     in the plan) and the record dropped them, so no later run could delete them either."""
-    from synchelpers import TOKEN
-    from synchelpers import GitRepo
-
-    from pytest_panther.cli.main import main
-    from pytest_panther.sync.manifest import manifest_id
-    from pytest_panther.sync.manifest import parse_manifest
-
     monkeypatch.setenv("PANTHER_API_HOST", standin.url)
     monkeypatch.setenv("PANTHER_API_TOKEN", TOKEN)
     laptop = make_repo("laptop")
@@ -103,14 +107,6 @@ def test_a_wrong_token_stops_the_upload_batches_at_the_first(make_repo: Any, sta
     """i11safe stops a run at the first 401 (every later call would fail too); the upload route
     sent every batch of the collection anyway: three signal-only rules, batches of one, a wrong
     token — three refused uploads, where the REST route makes one call."""
-    import io
-
-    import pytest_panther.sync.upload as upload
-    from test_apply import target_for
-
-    from pytest_panther.sync.apply import apply_plan
-    from pytest_panther.sync.plan import make_plan
-
     repo = make_repo()
     for n in range(3):
         repo.write(f"rules/signal{n}.yml", FILES["rules/signal.yml"].replace("Kind.Signal", f"Kind.Signal{n}").replace("signal.py", f"signal{n}.py"))
