@@ -228,9 +228,11 @@ def _record(repo: Path, plan: Plan, client: Writer, written: set[tuple[str, str]
             return
         if plan.defined is not None:
             # kept: what the deployment still lists, and what a planned delete failed to remove
-            # (REST cannot list upload-only kinds; the record is the only memory of them)
+            # (REST cannot list upload-only kinds; the record is the only memory of them); while
+            # specs have errors, everything (their IDs are unknown, so is whether they are gone)
             doomed = {(c.resource, c.id) for c in plan.changes if c.action == "delete"}
-            base = plan.defined | ((old.keys & (plan.remote | doomed)) if old is not None else set())
+            kept = set() if old is None else old.keys if plan.errors else old.keys & (plan.remote | doomed)
+            base = plan.defined | kept
         elif old is not None:
             base = old.keys
         else:  # no record yet: start it from everything HEAD defines

@@ -119,3 +119,29 @@ def test_a_wrong_token_stops_the_upload_batches_at_the_first(make_repo: Any, sta
     summary = apply_plan(repo.path, plan, bad, out=io.StringIO(), tty=False)
     assert summary.failed == 3 and not summary.ref_moved
     assert [r["status"] for r in standin.requests() if r["path"] == "/public/graphql"] == [401]
+
+
+def test_the_record_keeps_what_a_spec_with_errors_deployed(make_repo: Any, standin: Any, monkeypatch: Any,
+                                                           capsys: Any) -> None:
+    """A run without the synced ref (``--refresh``, as a shallow clone) while the correlation
+    rule's spec fails validation (the gate keeps it out): the record was rebuilt from what HEAD
+    deploys plus what REST lists, neither of which has the correlation rule, so it dropped out;
+    once the spec was removed, no run deleted it."""
+    monkeypatch.setenv("PANTHER_API_HOST", standin.url)
+    monkeypatch.setenv("PANTHER_API_TOKEN", TOKEN)
+    repo = make_repo()
+    _write(repo, ("global_helpers/", "rules/plain.", "correlation_rules/"))
+    repo.commit()
+    assert main(["sync", "apply", "-C", str(repo.path)]) == 0
+    repo.write("correlation_rules/corr.yml", FILES["correlation_rules/corr.yml"].replace("Severity: High", "Severity: Urgent"))
+    repo.add_rule("R.New", "new")
+    repo.commit("a bad severity")
+    assert main(["sync", "apply", "-C", str(repo.path), "--refresh"]) == 1  # the spec error
+    record = parse_manifest(standin.state()["globals"][manifest_id("default")])
+    assert record is not None and ("correlation-rules", "Kind.Correlation") in record.keys
+    repo.remove("correlation_rules/corr.yml")
+    repo.commit("drop it")
+    capsys.readouterr()
+    assert main(["sync", "apply", "-C", str(repo.path), "--refresh"]) == 0
+    assert "  - delete correlation-rules/Kind.Correlation" in capsys.readouterr().out
+    assert "correlation-rules/Kind.Correlation" not in standin.deployment()
