@@ -145,3 +145,21 @@ def test_the_record_keeps_what_a_spec_with_errors_deployed(make_repo: Any, stand
     assert main(["sync", "apply", "-C", str(repo.path), "--refresh"]) == 0
     assert "  - delete correlation-rules/Kind.Correlation" in capsys.readouterr().out
     assert "correlation-rules/Kind.Correlation" not in standin.deployment()
+
+
+def test_a_retried_upload_batch_is_said_for_each_of_its_specs(make_repo: Any, standin: Any) -> None:
+    """Retries are never silent (i11safe): a batch of two signal-only rules answered 503 once was
+    said for the first spec only ('created rules/Kind.Signal (after 1 retry: 503)', then a bare
+    'created rules/Kind.Signal2'), though both were in the retried upload."""
+    repo = make_repo()
+    _write(repo, ("rules/signal.",))
+    repo.write("rules/signal2.yml", FILES["rules/signal.yml"].replace("Kind.Signal", "Kind.Signal2"))
+    repo.write("rules/signal2.py", FILES["rules/signal.py"])
+    repo.commit()
+    standin.inject(method="POST", path_regex="^/public/graphql$", status=503, times=1)
+    _, summary, out = sync(repo, standin)
+    assert summary.ok, summary.failures
+    assert out.splitlines() == [
+        "[1/2] created rules/Kind.Signal (after 1 retry: 503)",
+        "[2/2] created rules/Kind.Signal2 (after 1 retry: 503)",
+    ]
