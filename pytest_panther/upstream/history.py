@@ -208,7 +208,7 @@ def id_changes(git: Git, old_rev: str, new_rev: str, paths: tuple[str, ...] | No
 @dataclass
 class Edit:
     """An upstream file the fork changed: ``status`` is git's letter (M, D, R, T), ``kind``
-    ``yaml``/``python``/``other``, ``ids`` the IDs of the specs it belongs to (at the base)."""
+    ``yaml`` (a spec)/``python``/``other`` (YAML that is no spec included), ``ids`` the IDs of the specs it belongs to (at the base)."""
 
     path: str
     status: str
@@ -226,6 +226,8 @@ def fork_edits(git: Git, base_rev: str, head: str = "HEAD") -> list[Edit]:
     for status, old_path, _new in rows:
         kind = "yaml" if old_path.endswith(_YAML) else "python" if old_path.endswith(".py") else "other"
         spec = spec_for_path(base, git.root, old_path) if kind != "other" else None
+        if kind == "yaml" and spec is None:
+            kind = "other"  # YAML that is no spec (.pre-commit-config.yaml, a workflow): no override
         edits.append(Edit(old_path, status, kind, [spec.id] if spec is not None and spec.id else []))
     return edits
 
