@@ -33,7 +33,7 @@ from pytest_panther.spec.suggest import did_you_mean
 
 __all__ = [
     "IniGetter", "Reader", "RepositorySettings", "SettingsError", "add_minimum_tests", "file_ini", "ini_value",
-    "path_reader", "read_settings", "read_settings_from",
+    "path_reader", "read_settings", "read_settings_from", "spec_paths_from",
 ]
 
 #: A source of raw ini values: the value of a key, or None when it is not set.
@@ -254,3 +254,13 @@ def add_minimum_tests(root: Path, minimum: int) -> bool:
         raise SettingsError(f"{path}: could not add [tool.pytest-panther] minimum_tests = {minimum} safely; add it by hand")
     path.write_text(new_text, encoding="utf-8")
     return True
+
+
+def spec_paths_from(read: Reader) -> tuple[str, ...]:
+    """Where specs are read in the tree ``read`` reads (a commit, for the sync and upstream):
+    its ``panther_paths`` setting, else PAT's default walk. A setting that does not read gives
+    the default here (whoever reads the settings in full reports it)."""
+    try:
+        return read_settings_from(read).paths
+    except SettingsError:
+        return RepositorySettings().paths

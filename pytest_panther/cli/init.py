@@ -3,7 +3,8 @@
 Lays the skeleton (:mod:`pytest_panther.scaffold.layout`) out into DIR (default: the current
 folder), which may be empty or an existing repository: a path that exists is never overwritten and
 is reported as skipped. Runs ``git init`` when DIR is not in a git work tree. With ``--upstream``,
-runs ``panther-gitops upstream init --url URL --no-commit`` in DIR when that command is installed, or prints it,
+leaves the template's example detections and helper out (a fork would deploy them with upstream's
+content), runs ``panther-gitops upstream init --url URL --no-commit`` in DIR when that command is installed, or prints it,
 and, when DIR kept its own ``pyproject.toml``, adds ``[tool.pytest-panther] minimum_tests = 2`` to it
 unless a minimum is set (lines are only added, as ``upstream init`` does).
 
@@ -22,6 +23,7 @@ from pytest_panther.config import SettingsError
 from pytest_panther.config import add_minimum_tests
 from pytest_panther.scaffold.layout import LayoutError
 from pytest_panther.scaffold.layout import ensure_git_repository
+from pytest_panther.scaffold.layout import is_example_content
 from pytest_panther.scaffold.layout import lay_out
 
 __all__ = ["register", "run"]
@@ -53,21 +55,21 @@ def run(args: argparse.Namespace) -> int:
     destination = Path(args.directory)
     print(f"Laying out the detections template in {destination.resolve()}")
     try:
-        placed = lay_out(destination)
+        placed = lay_out(destination, leave_out=is_example_content if args.upstream else None)
     except (LayoutError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     width = max((len(p.status) for p in placed), default=7)
     for item in placed:
-        note = "  (exists, kept as is)" if item.status == "skipped" else ""
-        print(f"  {item.status:<{width}}  {item.path}{note}")
+        print(f"  {item.status:<{width}}  {item.path}{_NOTES.get(item.status, '')}")
     try:
         created_repo = ensure_git_repository(destination)
     except LayoutError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     created = sum(p.status == "created" for p in placed)
-    skipped = len(placed) - created
+    skipped = sum(p.status == "skipped" for p in placed)
+    left_out = len(placed) - created - skipped
     if created_repo:
         print("  git init (branch main)")
     _merge_hints([p.path for p in placed if p.status == "skipped"])
@@ -76,8 +78,12 @@ def run(args: argparse.Namespace) -> int:
         status = _upstream(destination, args.upstream)
         if status == 0 and "pyproject.toml" in {p.path for p in placed if p.status == "skipped"}:
             status = _minimum_tests(destination)
-    print(f"{created} files created, {skipped} skipped" + (", new git repository" if created_repo else ""))
-    _next_steps(destination)
+    print(
+        f"{created} files created, {skipped} skipped"
+        + (f", {left_out} left out" if left_out else "")
+        + (", new git repository" if created_repo else "")
+    )
+    _next_steps(destination, own_pyproject="pyproject.toml" in {p.path for p in placed if p.status == "skipped"})
     return status
 
 
@@ -116,6 +122,12 @@ def _minimum_tests(destination: Path) -> int:
     return 0
 
 
+#: What follows a laid-out path's line, by its status.
+_NOTES = {
+    "skipped": "  (exists, kept as is)",
+    "left out": "  (template example: a fork would deploy it with upstream's detections)",
+}
+
 #: Files an existing repository often has already, and what to take over from the template's copy.
 _MERGE_HINTS: dict[str, str] = {
     "pyproject.toml": "add pytest-panther and pre-commit to its dependencies, and the [tool.pytest-panther] table "
@@ -133,12 +145,19 @@ def _merge_hints(skipped: list[str]) -> None:
             print(f"  note: your {rel} was kept; {_MERGE_HINTS[rel]} (see {skeleton_root() / rel})")
 
 
-def _next_steps(destination: Path) -> None:
+def _next_steps(destination: Path, own_pyproject: bool) -> None:
     cd = "" if destination.resolve() == Path.cwd().resolve() else f"cd {destination}\n  "
+    # A kept pyproject.toml (a panther-analysis fork's) neither lists pytest-panther nor is
+    # installable with `pip install -e .` (a flat layout of many top-level folders).
+    install = (
+        "pip install pytest-panther pre-commit   # plus the libraries your detections import"
+        if own_pyproject
+        else "pip install -e .        # pytest-panther, pre-commit"
+    )
     print(
         "Next:\n"
         f"  {cd}python -m venv .venv && . .venv/bin/activate\n"
-        "  pip install -e .        # pytest-panther, pre-commit\n"
+        f"  {install}\n"
         "  pytest                  # every detection's tests\n"
         "  pre-commit install      # validate and test on commit, deploy after merges\n"
         "  panther-gitops new rule MyRule --log-type AWS.CloudTrail"

@@ -10,6 +10,8 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version
 
 #: Command modules, in ``--help`` order.
 COMMANDS: tuple[str, ...] = ("init", "new", "validate", "sync", "standin", "upstream", "hook")
@@ -22,6 +24,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="panther-gitops",
         description="Detections-as-code for Panther: validate, deploy and keep in sync with upstream.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in (only,) if only else COMMANDS:
         try:
@@ -32,6 +35,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             raise
         module.register(subparsers)
     return parser
+
+
+def _version() -> str:
+    try:
+        return version("pytest-panther")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,11 +8,21 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from pathlib import PurePosixPath
 
-__all__ = ["LayoutError", "Placed", "ensure_git_repository", "iter_skeleton", "lay_out", "skeleton_root"]
+__all__ = [
+    "LayoutError",
+    "Placed",
+    "ensure_git_repository",
+    "is_example_content",
+    "iter_skeleton",
+    "lay_out",
+    "skeleton_root",
+]
 
 #: Generated files that may sit in the source tree's template and are never laid out.
 _IGNORED_DIRS = {"__pycache__", ".pytest_cache", ".git", ".venv", "venv", ".ruff_cache"}
@@ -27,7 +37,8 @@ class LayoutError(Exception):
 class Placed:
     """One skeleton file: its path relative to the destination and what happened to it.
 
-    ``status`` is ``"created"`` or ``"skipped"`` (the destination already had that path).
+    ``status`` is ``"created"``, ``"skipped"`` (the destination already had that path) or
+    ``"left out"`` (the caller asked for it not to be laid out).
     """
 
     path: str
@@ -60,10 +71,24 @@ def iter_skeleton(root: Path | None = None) -> Iterator[str]:
     yield from sorted(found)
 
 
-def lay_out(destination: Path, root: Path | None = None) -> list[Placed]:
+def is_example_content(rel: str) -> bool:
+    """Whether skeleton path ``rel`` is example content: a spec or Python file of a detection or a
+    global helper (``rules/example_*.py``, ``global_helpers/team_context.yml`` …), as opposed to
+    settings, READMEs and the hidden folders (``.github/``, ``.pre-commit-config.yaml``).
+
+    A fork of an upstream repository would deploy these with its own content, so
+    ``init --upstream`` leaves them out.
+    """
+    return not rel.startswith(".") and PurePosixPath(rel).suffix in {".py", ".yml", ".yaml"}
+
+
+def lay_out(
+    destination: Path, root: Path | None = None, leave_out: Callable[[str], bool] | None = None
+) -> list[Placed]:
     """Copy every skeleton file into ``destination`` (created if missing) unless the path exists.
 
-    An existing file, folder or symbolic link at a path is left alone and reported as skipped.
+    An existing file, folder or symbolic link at a path is left alone and reported as skipped;
+    a path for which ``leave_out`` is true is not laid out and reported as left out.
 
     :raises LayoutError: when ``destination`` exists and is not a folder, or a file cannot be
         written (the message names it).
@@ -74,6 +99,9 @@ def lay_out(destination: Path, root: Path | None = None) -> list[Placed]:
     placed: list[Placed] = []
     for rel in iter_skeleton(root):
         target = destination / rel
+        if leave_out is not None and leave_out(rel):
+            placed.append(Placed(rel, "left out"))
+            continue
         if target.exists() or target.is_symlink():
             placed.append(Placed(rel, "skipped"))
             continue

@@ -94,6 +94,7 @@ def _duplicate_ids(repo: Repository) -> Iterator[tuple[Path, YamlError]]:
 
 def _pack_errors(repo: Repository) -> Iterator[tuple[Path, YamlError]]:
     known = {spec.id for spec in repo.specs if spec.id}
+    unloaded = _unloaded_files(repo)
     for spec in repo.of_kind("pack"):
         definition = spec.data.get("PackDefinition")
         ids = definition.get("IDs") if isinstance(definition, dict) else None
@@ -104,8 +105,24 @@ def _pack_errors(repo: Repository) -> Iterator[tuple[Path, YamlError]]:
                 yield spec.path, spec.document.error(
                     ("PackDefinition", "IDs", index),
                     f"PackDefinition.IDs[{index}]: pack names unknown ID {item!r}",
-                    did_you_mean(item, known) or "no spec in this repository has that ID",
+                    _unknown_id_hint(item, known, unloaded),
                 )
+
+
+def _unloaded_files(repo: Repository) -> list[str]:
+    """The files that failed to load (their IDs are unknown), relative to the root, in order."""
+    return sorted({_rel(repo, Path(error.path)) for error in repo.errors})
+
+
+def _unknown_id_hint(item: str, known: set[str], unloaded: list[str]) -> str:
+    """The hint for an ID no loaded spec defines. When some spec files did not load, the ID may
+    well be in one of them: say so before any did-you-mean, which would invite a wrong edit."""
+    guess = did_you_mean(item, known)
+    if not unloaded:
+        return guess or "no spec in this repository has that ID"
+    shown = ", ".join(unloaded[:3]) + (f" and {len(unloaded) - 3} more" if len(unloaded) > 3 else "")
+    where = f"a spec that failed to load may define it: fix {shown} first"
+    return f"{where}; otherwise {guess}" if guess else where
 
 
 def _data_model_log_types(repo: Repository) -> Iterator[tuple[Path, YamlError]]:

@@ -227,7 +227,12 @@ def _record(repo: Path, plan: Plan, client: Writer, written: set[tuple[str, str]
                                  "(give each repository syncing to one Panther its own target name)")
             return
         if plan.defined is not None:
-            base = plan.defined | ((old.keys & plan.remote) if old is not None else set())
+            # kept: what the deployment still lists, and what a planned delete failed to remove
+            # (REST cannot list upload-only kinds; the record is the only memory of them); while
+            # specs have errors, everything (their IDs are unknown, so is whether they are gone)
+            doomed = {(c.resource, c.id) for c in plan.changes if c.action == "delete"}
+            kept = set() if old is None else old.keys if plan.errors else old.keys & (plan.remote | doomed)
+            base = plan.defined | kept
         elif old is not None:
             base = old.keys
         else:  # no record yet: start it from everything HEAD defines
@@ -247,16 +252,29 @@ def _record(repo: Path, plan: Plan, client: Writer, written: set[tuple[str, str]
 def _read_back(client: Writer, changes: list[Change], summary: Summary) -> None:
     """Before the ref moves past writes whose reply was lost (a timeout, a dropped connection),
     check that the deployment holds what was sent; write once more where it does not (an older
-    try landed last). What still differs is a failure: the ref stays and the next run retries."""
+    try landed last). What still differs is a failure: the ref stays and the next run retries.
+
+    A spec sent by upload is compared on what REST shows of it (``Change.view``); one of a kind
+    REST cannot read (correlation rules, lookup tables, packs, scheduled prompts) is uploaded
+    once more (an upsert) and named in the notes, as it cannot be checked."""
     from pytest_panther.sync.client import ApiError
     from pytest_panther.sync.plan import normalize
+    from pytest_panther.sync.routes import is_upload
+    from pytest_panther.sync.routes import readable
 
     for change in changes:
         assert change.body is not None
+        upload = is_upload(change.body)
+        sent = change.view if upload else change.body
         try:
+            if sent is None:
+                client.put(change.resource, change.id, change.body)
+                summary.notes.append(f"{change.label}: a reply was lost; REST cannot read this kind back, so it was uploaded once more")
+                continue
+            want = normalize(change.resource, readable(change.resource, sent) if upload else sent)
             for attempt in range(2):
                 stored = client.get(change.resource, change.id)
-                if stored is not None and normalize(change.resource, stored) == normalize(change.resource, change.body):
+                if stored is not None and normalize(change.resource, readable(change.resource, stored) if upload else stored) == want:
                     break
                 if attempt == 0:
                     client.put(change.resource, change.id, change.body)

@@ -42,7 +42,7 @@ from urllib3.util.retry import Retry
 
 from pytest_panther.sync.targets import normalise_host
 
-__all__ = ["RESOURCES", "ApiError", "PantherClient", "normalise_host"]
+__all__ = ["GRAPHQL_PATH", "RESOURCES", "ApiError", "PantherClient", "normalise_host"]
 
 RESOURCES: tuple[str, ...] = (
     "rules", "scheduled-rules", "simple-rules", "policies", "globals", "data-models", "queries",
@@ -51,6 +51,9 @@ RESOURCES: tuple[str, ...] = (
 paths name them (``/rules``, ``/rules/{id}``, ...); the order says nothing about upload order.
 ``queries`` are saved (and scheduled) queries, keyed by ``name`` in this client. Correlation
 rules, lookup tables and packs have no REST endpoints (sync-contract.md §1.2)."""
+
+#: Where the GraphQL operations (PAT's backend client: uploads, deletes) are sent.
+GRAPHQL_PATH = "/public/graphql"
 
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
@@ -292,7 +295,7 @@ class PantherClient:
         """Run one GraphQL ``query`` at ``<base>/public/graphql`` (the API PAT's backend client
         uses, same ``X-API-Key``) and return its ``data``. GraphQL ``errors`` raise
         :class:`ApiError` with status 400 and their messages (``operation`` names the call)."""
-        path = "/public/graphql"
+        path = GRAPHQL_PATH
         response = self._call("POST", path, body={"query": query, "variables": variables, "operationName": operation}, ok=(200,))
         reply = self._json("POST", path, response)
         errors = reply.get("errors") if isinstance(reply, dict) else None

@@ -25,6 +25,7 @@ from typing import Any
 from pytest_panther.config import RepositorySettings
 from pytest_panther.config import SettingsError
 from pytest_panther.config import read_settings_from
+from pytest_panther.config import spec_paths_from
 from pytest_panther.spec.findings import split
 from pytest_panther.spec.model import Spec
 from pytest_panther.spec.repository import in_committed_spec_paths
@@ -183,10 +184,7 @@ def _spec_paths(repo: Path, all_files: dict[str, str]) -> tuple[str, ...]:
             blobs.update(read_blobs(repo, [sha]))
         return blobs[sha].decode("utf-8", "replace")
 
-    try:
-        return read_settings_from(read).paths
-    except SettingsError:
-        return RepositorySettings().paths
+    return spec_paths_from(read)
 
 
 def changed_units(old: Snapshot | None, new: Snapshot) -> tuple[set[str], set[str]]:

@@ -75,6 +75,7 @@ class Change:
     body: dict[str, Any] | None = None
     before: dict[str, Any] | None = None
     path: str | None = None
+    view: dict[str, Any] | None = None  # an upload body's REST view (desired.Item.view): what a read shows
 
     @property
     def label(self) -> str:
@@ -177,9 +178,9 @@ def _compare(plan: Plan, old: dict[tuple[str, str], Item], new: DesiredState, re
     for key, item in new.items.items():
         before = old.get(key)
         if before is None:
-            plan.changes.append(Change("create", item.resource, item.id, reason_new, item.body, None, item.path))
+            plan.changes.append(Change("create", item.resource, item.id, reason_new, item.body, None, item.path, item.view))
         elif normalize(item.resource, before.body) != normalize(item.resource, item.body):
-            plan.changes.append(Change("update", item.resource, item.id, "changed", item.body, before.body, item.path))
+            plan.changes.append(Change("update", item.resource, item.id, "changed", item.body, before.body, item.path, item.view))
         else:
             plan.unchanged += 1
 
@@ -281,7 +282,7 @@ def _rewrite_uncertain(plan: Plan, new_state: DesiredState) -> None:
     for key in sorted(plan.uncertain - planned):
         item = new_state.items.get(key)
         if item is not None:
-            plan.changes.append(Change("update", item.resource, item.id, "an earlier write got no reply: rewritten", item.body, None, item.path))
+            plan.changes.append(Change("update", item.resource, item.id, "an earlier write got no reply: rewritten", item.body, None, item.path, item.view))
             plan.unchanged -= 1
 
 
@@ -339,6 +340,20 @@ def _refresh(plan: Plan, repo: Path, base: str | None, new_snap: Snapshot, targe
             plan.changes.append(Change("delete", item.resource, item.id, "--prune", None, item.body))
         else:
             plan.unmanaged.append(Change("delete", item.resource, item.id, "unmanaged", None, item.body))
+    _unlisted_deletes(plan, recorded, owned, new_state)
+
+
+def _unlisted_deletes(plan: Plan, recorded: set[tuple[str, str]], owned: dict[tuple[str, str], Item],
+                      new_state: DesiredState) -> None:
+    """Delete what this repository deployed (record or synced commit), no longer defines, and
+    REST does not list: upload-only kinds, derived detections, Databricks-only queries. Not
+    being listed proves nothing for them, so the delete is made (one already gone counts as
+    done); :func:`~pytest_panther.sync.routes.settle` names those no API deletes."""
+    mine = recorded | {key for key, item in owned.items() if item.path not in plan.error_paths}
+    for resource, item_id in sorted(mine - set(new_state.items) - plan.remote):
+        reason = "deployed by this repository, now removed" if (resource, item_id) in owned else \
+            "deployed by this repository (its record in the deployment), now removed"
+        plan.changes.append(Change("delete", resource, item_id, reason))
 
 
 def _recorded(plan: Plan) -> set[tuple[str, str]]:

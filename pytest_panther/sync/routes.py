@@ -30,6 +30,7 @@ __all__ = [
     "collection_of",
     "is_upload",
     "lost_keys",
+    "readable",
     "upload_body",
     "upload_files",
 ]
@@ -122,6 +123,12 @@ def upload_files(body: dict[str, Any]) -> dict[str, str]:
 _UNREAD = {"policies": frozenset({"runbook", "summaryAttributes", "threshold", "dedupPeriodMinutes"})}
 
 
+def readable(resource: str, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` without the fields a REST read of ``resource`` never shows (see :data:`_UNREAD`)."""
+    unread = _UNREAD.get(resource, frozenset())
+    return {k: v for k, v in body.items() if k not in unread}
+
+
 def compare_uploads(plan: Any, items: dict[tuple[str, str], Any], normalize: Any) -> None:
     """In refresh mode, check uploaded objects on what REST shows of them (in place).
 
@@ -136,9 +143,8 @@ def compare_uploads(plan: Any, items: dict[tuple[str, str], Any], normalize: Any
             kept.append(change)
             continue
         checked += 1
-        unread = _UNREAD.get(change.resource, frozenset())
-        want = normalize(change.resource, {k: v for k, v in item.view.items() if k not in unread})
-        have = normalize(change.resource, {k: v for k, v in change.before.items() if k not in unread})
+        want = normalize(change.resource, readable(change.resource, item.view))
+        have = normalize(change.resource, readable(change.resource, change.before))
         if want == have:
             plan.unchanged += 1
             continue

@@ -78,6 +78,27 @@ class RoutedWriter:
         self.rest = rest
         self._expected: dict[tuple[str, str], dict[str, Any]] = {}
         self._outcomes: dict[tuple[str, str], dict[str, Any] | Exception] = {}
+        self._lost: set[tuple[str, str]] = set()  # upload items sent in a call that got no reply
+        self._named: set[tuple[str, str]] = set()
+        self._retries: dict[tuple[str, str], list[str]] = {}  # per upload item: its uploads' retries
+        self._log: list[str] = []
+
+    @property
+    def retried(self) -> list[str]:
+        """Why each retry of the writes so far was made, in the order of the ``put`` calls: an
+        upload item's are those of the uploads that carried it (a batch's retries are said for
+        each of its specs, not for the first one alone)."""
+        return self._log
+
+    @property
+    def uncertain(self) -> set[tuple[str, str]]:
+        """The REST client's writes with a try that got no reply, and, per spec, the uploads
+        that got none (``("UPLOAD", "rules/X")``, named when its ``put`` returns): one upload
+        carries a whole batch, so ``POST /public/graphql`` alone would not say which specs."""
+        from pytest_panther.sync.client import GRAPHQL_PATH
+
+        rest = {entry for entry in self.rest.uncertain if entry[1] != GRAPHQL_PATH}
+        return rest | {("UPLOAD", f"{resource}/{item_id}") for resource, item_id in self._named}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.rest, name)
@@ -104,33 +125,62 @@ class RoutedWriter:
             files: dict[str, str] = {}
             for key in chunk:
                 files.update(upload_files(self._expected[key]))
+            before = len(self.rest.retried)
             try:
                 stats = self._upload(files)
                 self._outcomes.update((key, stats) for key in chunk)
+                self._retries.update((key, self.rest.retried[before:]) for key in chunk)
                 continue
             except ApiError as exc:
-                if len(chunk) == 1 or exc.status in (401, 403):
-                    self._outcomes.update((key, exc) for key in chunk)
+                self._retries.update((key, self.rest.retried[before:]) for key in chunk)
+                if exc.status is None:
+                    self._lost.update(chunk)
+                if exc.status in (401, 403):  # every later upload would be refused too
+                    self._outcomes.update((key, exc) for key in keys[start:])
+                    return
+                if len(chunk) == 1:
+                    self._outcomes[chunk[0]] = exc
                     continue
             for key in chunk:  # refused as a whole: one at a time, to name what failed
+                alone = len(self.rest.retried)
                 try:
                     self._outcomes[key] = self._upload(upload_files(self._expected[key]))
                 except ApiError as exc:
                     self._outcomes[key] = exc
+                    if exc.status is None:
+                        self._lost.add(key)
+                self._retries[key] = self._retries[key] + self.rest.retried[alone:]
 
     def put(self, resource: str, item_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        before = len(self.rest.retried)
+        try:
+            return self._put(resource, item_id, body)
+        finally:
+            key = (resource, item_id)
+            self._log.extend(self._retries.pop(key) if key in self._retries else self.rest.retried[before:])
+
+    def _put(self, resource: str, item_id: str, body: dict[str, Any]) -> dict[str, Any]:
         if not is_upload(body):
             return self.rest.put(resource, item_id, body)  # type: ignore[no-any-return]
         key = (resource, item_id)
         if self._expected.get(key) == body and key not in self._outcomes:
-            self._send_batches(resource)
+            self._send_batches(resource)  # its retries: those of the uploads that carried it
         outcome = self._outcomes.pop(key, None)
         self._expected.pop(key, None)
+        if key in self._lost:
+            self._named.add(key)
         if isinstance(outcome, Exception):
             raise outcome
         if outcome is not None:
             return outcome
-        return self._upload(upload_files(body))
+        from pytest_panther.sync.client import ApiError
+
+        try:
+            return self._upload(upload_files(body))
+        except ApiError as exc:
+            if exc.status is None:
+                self._named.add(key)
+            raise
 
     def delete(self, resource: str, item_id: str) -> bool:
         """Delete over REST; what REST does not find (correlation rules, derived detections,

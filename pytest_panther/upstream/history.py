@@ -17,10 +17,11 @@ from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pytest_panther.config import spec_paths_from
 from pytest_panther.spec.model import ID_FIELDS
 from pytest_panther.spec.model import Spec
-from pytest_panther.spec.repository import DEFAULT_PATHS
 from pytest_panther.spec.repository import Repository
+from pytest_panther.spec.repository import in_committed_spec_paths
 from pytest_panther.spec.repository import load_repository_from_texts
 from pytest_panther.upstream.git import Git
 
@@ -38,6 +39,7 @@ __all__ = [
     "repo_of_files",
     "spec_for_path",
     "spec_ids_at",
+    "spec_paths_at",
     "spec_ids_in",
     "pack_drops",
     "status_drops",
@@ -57,17 +59,37 @@ def rel(spec: Spec, root: Path) -> str:
     return spec.path.relative_to(root).as_posix()
 
 
+def spec_paths_at(git: Git, rev: str) -> tuple[str, ...]:
+    """Where specs are read at ``rev``, as the sync reads that commit
+    (:func:`pytest_panther.sync.desired.snapshot`): its ``panther_paths``, else PAT's walk."""
+    return spec_paths_from(lambda name: git.blob(rev, name))
+
+
 def _in_paths(path: str, paths: Iterable[str]) -> bool:
-    return path.startswith(tuple(p.rstrip("/") + "/" for p in paths))
+    return in_committed_spec_paths(path, paths)
 
 
-def repo_at(git: Git, rev: str, paths: tuple[str, ...] = DEFAULT_PATHS) -> Repository:
-    """Every spec under ``paths`` in the tree of ``rev`` (paths are ``git.root / relative``)."""
-    files = [f for f in git.files(rev) if _in_paths(f, paths) and f.endswith(_YAML)]
-    return load_repository_from_texts(git.root, git.texts(rev, files), paths)
+def _pathspecs(git: Git, revs: tuple[str, ...], paths: tuple[str, ...] | None) -> list[str]:
+    """Pathspecs covering where specs are read at each of ``revs`` (a diff's two sides)."""
+    if paths is not None:
+        return list(paths)
+    return sorted({p for rev in revs for p in spec_paths_at(git, rev)})
 
 
-def repo_of_files(git: Git, rev: str, files: Iterable[str], paths: tuple[str, ...] = DEFAULT_PATHS) -> Repository:
+def _load(git: Git, rev: str, files: Iterable[str]) -> Repository:
+    """The specs of ``files`` (already chosen by :func:`_in_paths`) at ``rev``."""
+    texts = git.texts(rev, sorted(files))
+    return load_repository_from_texts(git.root, texts, sorted({p.split("/", 1)[0] for p in texts}) or ["-"])
+
+
+def repo_at(git: Git, rev: str, paths: tuple[str, ...] | None = None) -> Repository:
+    """Every spec in the tree of ``rev`` (paths are ``git.root / relative``), read where the sync
+    reads that commit (``paths``: :func:`spec_paths_at` by default)."""
+    paths = spec_paths_at(git, rev) if paths is None else paths
+    return _load(git, rev, [f for f in git.files(rev) if _in_paths(f, paths) and f.endswith(_YAML)])
+
+
+def repo_of_files(git: Git, rev: str, files: Iterable[str], paths: tuple[str, ...] | None = None) -> Repository:
     """The specs of ``files`` at ``rev``: each YAML file itself and, for a ``.py`` file, the
     YAML files of its folder (one of them names it in ``Filename``)."""
     wanted = {f for f in files if f.endswith(_YAML)}
@@ -75,8 +97,8 @@ def repo_of_files(git: Git, rev: str, files: Iterable[str], paths: tuple[str, ..
     if folders:
         listed = git.out("ls-tree", "--name-only", "-z", rev, "--", *folders).split("\0")
         wanted.update(f for f in listed if f.endswith(_YAML))
-    wanted = {f for f in wanted if _in_paths(f, paths)}
-    return load_repository_from_texts(git.root, git.texts(rev, sorted(wanted)), paths)
+    paths = spec_paths_at(git, rev) if paths is None else paths
+    return _load(git, rev, [f for f in wanted if _in_paths(f, paths)])
 
 
 def spec_for_path(repo: Repository, root: Path, path: str) -> Spec | None:
@@ -91,12 +113,13 @@ def spec_for_path(repo: Repository, root: Path, path: str) -> Spec | None:
     return None
 
 
-def find_ids(git: Git, rev: str, ids: Iterable[str], paths: tuple[str, ...] = DEFAULT_PATHS) -> dict[str, str]:
+def find_ids(git: Git, rev: str, ids: Iterable[str], paths: tuple[str, ...] | None = None) -> dict[str, str]:
     """``{ID: spec path}`` for those of ``ids`` that a spec at ``rev`` has (``git grep`` picks
     the candidate files, which are then parsed)."""
     ids = sorted(set(ids))
     if not ids:
         return {}
+    paths = spec_paths_at(git, rev) if paths is None else paths
     patterns = [arg for ident in ids for arg in ("-e", ident)]
     proc = git.run("grep", "-l", "-F", *patterns, rev, "--", *paths, check=False)
     candidates = [line.split(":", 1)[1] for line in proc.stdout.splitlines() if ":" in line]
@@ -108,18 +131,20 @@ def find_ids(git: Git, rev: str, ids: Iterable[str], paths: tuple[str, ...] = DE
     return found
 
 
-def spec_ids_at(git: Git, rev: str, paths: tuple[str, ...] = DEFAULT_PATHS) -> set[str]:
+def spec_ids_at(git: Git, rev: str, paths: tuple[str, ...] | None = None) -> set[str]:
     """The IDs of every spec at ``rev``, read from top-level ID lines (``RuleID: X``, quoted or
     not) without parsing YAML: fast enough for a whole panther-analysis release."""
     # The first line per file that starts with an ID key, found by `git grep -m 1` in C (about
     # twice as fast as reading every blob); the same lines _ID_LINE.search finds, since any line
     # starting with "<ID key>:" matches it. Git older than 2.38 has no -m: read the blobs then.
+    paths = spec_paths_at(git, rev) if paths is None else paths
     keys = "|".join(sorted(set(ID_FIELDS.values())))
     specs = [f"{p.rstrip('/')}/*{suffix}" for p in paths for suffix in _YAML]
     proc = git.run("-c", "grep.lineNumber=false", "-c", "grep.column=false", "-c", "grep.fallbackToNoIndex=false",
-                   "grep", "-h", "-I", "-m", "1", "-E", f"^({keys})[ \t]*:", rev, "--", *specs, check=False)
-    if proc.returncode in (0, 1):  # 1: no match
-        return spec_ids_in(proc.stdout.splitlines())
+                   "grep", "-I", "-m", "1", "-E", f"^({keys})[ \t]*:", rev, "--", *specs, check=False)
+    if proc.returncode in (0, 1):  # 1: no match; lines are "<rev>:<path>:<line>"
+        found = (line[len(rev) + 1:].partition(":") for line in proc.stdout.splitlines())
+        return spec_ids_in(text for path, _, text in found if _in_paths(path, paths))
     files = [f for f in git.files(rev) if _in_paths(f, paths) and f.endswith(_YAML)]
     return spec_ids_in(git.texts(rev, files).values())
 
@@ -151,11 +176,11 @@ class IdChanges:
         return set(self.removed) | set(self.renamed)
 
 
-def id_changes(git: Git, old_rev: str, new_rev: str, paths: tuple[str, ...] = DEFAULT_PATHS) -> IdChanges:
+def id_changes(git: Git, old_rev: str, new_rev: str, paths: tuple[str, ...] | None = None) -> IdChanges:
     """Removed and renamed IDs between ``old_rev`` and ``new_rev``, from the spec files the diff
     touches (an ID only in unchanged files cannot disappear)."""
     root = git.root
-    rows = [r for r in git.name_status(old_rev, new_rev, *paths) if r[1].endswith(_YAML) or r[2].endswith(_YAML)]
+    rows = [r for r in git.name_status(old_rev, new_rev, *_pathspecs(git, (old_rev, new_rev), paths)) if r[1].endswith(_YAML) or r[2].endswith(_YAML)]
     old = repo_of_files(git, old_rev, [o for s, o, _n in rows if s in "DMRT"], paths)
     new = repo_of_files(git, new_rev, [n for s, _o, n in rows if s in "AMRTC"], paths)
     # Packs only group IDs (no REST object, sync-contract.md §3.5): not reported.
@@ -183,7 +208,7 @@ def id_changes(git: Git, old_rev: str, new_rev: str, paths: tuple[str, ...] = DE
 @dataclass
 class Edit:
     """An upstream file the fork changed: ``status`` is git's letter (M, D, R, T), ``kind``
-    ``yaml``/``python``/``other``, ``ids`` the IDs of the specs it belongs to (at the base)."""
+    ``yaml`` (a spec)/``python``/``other`` (YAML that is no spec included), ``ids`` the IDs of the specs it belongs to (at the base)."""
 
     path: str
     status: str
@@ -201,17 +226,19 @@ def fork_edits(git: Git, base_rev: str, head: str = "HEAD") -> list[Edit]:
     for status, old_path, _new in rows:
         kind = "yaml" if old_path.endswith(_YAML) else "python" if old_path.endswith(".py") else "other"
         spec = spec_for_path(base, git.root, old_path) if kind != "other" else None
+        if kind == "yaml" and spec is None:
+            kind = "other"  # YAML that is no spec (.pre-commit-config.yaml, a workflow): no override
         edits.append(Edit(old_path, status, kind, [spec.id] if spec is not None and spec.id else []))
     return edits
 
 
-def status_drops(git: Git, old_rev: str, new_rev: str, paths: tuple[str, ...] = DEFAULT_PATHS) -> dict[str, tuple[str, str]]:
+def status_drops(git: Git, old_rev: str, new_rev: str, paths: tuple[str, ...] | None = None) -> dict[str, tuple[str, str]]:
     """``{ID: (new Status, spec path)}`` of the specs whose upstream ``Status`` changed between
     the revisions to one the sync does not deploy (Experimental, Deprecated), as upstream wrote
     them (overrides not applied)."""
     from pytest_panther.upstream.packs import not_deployed_reason
 
-    rows = [r for r in git.name_status(old_rev, new_rev, *paths) if r[0] in "MR" and r[2].endswith(_YAML)]
+    rows = [r for r in git.name_status(old_rev, new_rev, *_pathspecs(git, (old_rev, new_rev), paths)) if r[0] in "MR" and r[2].endswith(_YAML)]
     old = repo_of_files(git, old_rev, [o for _s, o, _n in rows], paths)
     new = repo_of_files(git, new_rev, [n for _s, _o, n in rows], paths)
     before = {s.id: s for s in old.specs if s.id}
@@ -224,7 +251,7 @@ def status_drops(git: Git, old_rev: str, new_rev: str, paths: tuple[str, ...] = 
 
 
 def pack_drops(git: Git, old_rev: str, new_rev: str, packs: Iterable[str], overrides: Mapping[str, Override] | None = None,
-               paths: tuple[str, ...] = DEFAULT_PATHS) -> dict[str, list[str]]:
+               paths: tuple[str, ...] | None = None) -> dict[str, list[str]]:
     """``{ID: [PackID, ...]}`` of the IDs that were members of one of the selected ``packs`` at
     ``old_rev`` and are in none of them at ``new_rev`` (pack overrides applied to both), so the
     sync stops deploying them; the packs named are the selected ones that held the ID."""
@@ -233,7 +260,7 @@ def pack_drops(git: Git, old_rev: str, new_rev: str, packs: Iterable[str], overr
     selected = set(packs)
     if not selected:
         return {}
-    rows = [r for r in git.name_status(old_rev, new_rev, *paths) if r[1].endswith(_YAML) or r[2].endswith(_YAML)]
+    rows = [r for r in git.name_status(old_rev, new_rev, *_pathspecs(git, (old_rev, new_rev), paths)) if r[1].endswith(_YAML) or r[2].endswith(_YAML)]
     old = repo_of_files(git, old_rev, [o for s, o, _n in rows if s in "DMRT"], paths)
     new = repo_of_files(git, new_rev, [n for s, _o, n in rows if s in "AMRTC"], paths)
 

@@ -9,6 +9,7 @@ import pytest
 from pytest_panther.cli import init as init_command
 from pytest_panther.cli.main import main
 from pytest_panther.config import read_settings
+from pytest_panther.scaffold.layout import is_example_content
 from pytest_panther.scaffold.layout import iter_skeleton
 from pytest_panther.scaffold.layout import skeleton_root
 
@@ -192,3 +193,48 @@ def test_init_upstream_in_a_fork_adds_the_minimum_tests_setting_once(
     assert main(["init", str(fork), "--upstream", str(upstream)]) == 0
     assert "added [tool.pytest-panther]" not in capsys.readouterr().out
     assert (fork / "pyproject.toml").read_text() == text
+
+
+def test_init_upstream_in_a_fork_leaves_the_example_detections_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Newcomer trial P6: in a panther-analysis fork, `init --upstream` laid out the template's
+    # example rule, policy and helper, which the next sync deployed with upstream's detections,
+    # and its "Next:" said `pip install -e .`, which fails on the fork's flat layout.
+    upstream = tmp_path / "upstream"
+    (upstream / "rules").mkdir(parents=True)
+    (upstream / "rules" / "README.md").write_text("upstream's rules\n")
+    (upstream / "pyproject.toml").write_text("[tool.black]\nline-length = 100\n")  # as panther-analysis's
+    _git(upstream, "init", "-q")
+    _git(upstream, "add", "-A")
+    _git(upstream, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "v1")
+    _git(upstream, "tag", "v1.0.0")
+    fork = tmp_path / "fork"
+    subprocess.run(["git", "clone", "-q", str(upstream), str(fork)], check=True)
+    assert main(["init", str(fork), "--upstream", str(upstream)]) == 0
+    out = capsys.readouterr().out
+    examples = [rel for rel in _template_files() if is_example_content(rel)]
+    assert sorted(examples) == [
+        "global_helpers/team_context.py",
+        "global_helpers/team_context.yml",
+        "policies/example_s3_bucket_versioning.py",
+        "policies/example_s3_bucket_versioning.yml",
+        "rules/example_access_key_for_other_user.py",
+        "rules/example_access_key_for_other_user.yml",
+    ]
+    for rel in examples:
+        assert not (fork / rel).exists(), rel
+        assert f"  left out  {rel}  (template example: a fork would deploy it with upstream's detections)\n" in out
+    for rel in (".pre-commit-config.yaml", ".github/workflows/panther-sync.yml", "overrides/README.md"):
+        assert (fork / rel).is_file(), rel
+    assert "  skipped   rules/README.md  (exists, kept as is)\n" in out
+    total = len(_template_files())
+    assert f"{total - 2 - len(examples)} files created, 2 skipped, {len(examples)} left out\n" in out
+    assert "  pip install pytest-panther pre-commit   # plus the libraries your detections import\n" in out
+    assert "pip install -e ." not in out
+
+
+def test_init_without_upstream_lays_the_examples_out(tmp_path: Path) -> None:
+    assert main(["init", str(tmp_path)]) == 0
+    assert (tmp_path / "rules" / "example_access_key_for_other_user.yml").is_file()
+    assert (tmp_path / "global_helpers" / "team_context.py").is_file()

@@ -66,6 +66,29 @@ def test_pack_unknown_ids(tmp_path: Path) -> None:
                                      "(no spec in this repository has that ID)"]}
 
 
+def test_pack_id_of_a_spec_that_did_not_load_names_that_file_before_any_guess(tmp_path: Path) -> None:
+    # Newcomer trial P13: a mis-indented test case in okta_api_key_revoked.yml (line 22) made
+    # packs/okta.yml say "unknown ID 'Okta.APIKeyRevoked' (did you mean 'Okta.APIKeyCreated'?)",
+    # inviting a wrong edit of the pack; the ID exists, only its spec failed to parse.
+    revoked = ("AnalysisType: rule\nRuleID: Okta.APIKeyRevoked\nEnabled: true\nFilename: x.py\n"
+               "LogTypes: [Okta.SystemLog]\nSeverity: Low\nTests:\n  - Name: API Key Revoked\n"
+               "    ExpectedResult: true\n    Log:\n     eventType: system.api_token.revoke\n"
+               "      outcome: {result: SUCCESS}\n")
+    found = problems(tmp_path, {
+        "rules/okta_api_key_created.yml": rule("Okta.APIKeyCreated"), "rules/x.py": "",
+        "rules/okta_api_key_revoked.yml": revoked,
+        "packs/okta.yml": "AnalysisType: pack\nPackID: PantherManaged.Okta\nPackDefinition:\n"
+                          "  IDs: [Okta.APIKeyCreated, Okta.APIKeyRevoked, Nope]\n",
+    })
+    assert list(found) == ["packs/okta.yml", "rules/okta_api_key_revoked.yml"]
+    fix = "a spec that failed to load may define it: fix rules/okta_api_key_revoked.yml first"
+    assert found["packs/okta.yml"] == [
+        f"4:29: PackDefinition.IDs[1]: pack names unknown ID 'Okta.APIKeyRevoked' "
+        f"({fix}; otherwise did you mean 'Okta.APIKeyCreated'?)",
+        f"4:49: PackDefinition.IDs[2]: pack names unknown ID 'Nope' ({fix})",
+    ]
+
+
 def test_data_model_methods_are_read_with_ast_never_executed(tmp_path: Path) -> None:
     module = ("import os\nraise SystemExit('never run')\nfrom helpers import get_ip as aliased\n"
               "if True:\n    def in_if(e):\n        return 1\nLAMBDA = lambda e: 1\n")

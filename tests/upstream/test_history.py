@@ -8,6 +8,7 @@ import pytest
 from upstream_repos import commit
 
 from pytest_panther.upstream.git import Git
+from pytest_panther.upstream.history import fork_edits
 from pytest_panther.upstream.history import spec_ids_at
 
 FILES: dict[str, str | None] = {
@@ -38,3 +39,27 @@ def test_spec_ids_at_reads_the_first_top_level_id_line(make_repo: Callable[[str]
         monkeypatch.setattr(Git, "run", no_max_count)
     assert spec_ids_at(Git(root), sha) == {"Quoted.Rule", "Crlf.Policy", "Pack.P", "First"}
     assert spec_ids_at(Git(root), sha, ("packs",)) == {"Pack.P"}
+
+
+def test_fork_edits_of_yaml_that_is_no_spec_are_other_files(make_repo: Callable[[str], Path]) -> None:
+    # Newcomer trial: after `init --upstream` and the panther-* hooks merged into the fork's
+    # .pre-commit-config.yaml, `upstream status` said "modified .pre-commit-config.yaml ->
+    # `upstream migrate-edits` can turn it into an override" among the edits of detections.
+    root = make_repo("repo")
+    spec = "AnalysisType: rule\nRuleID: Okta.Global.MFA.Disabled\nSeverity: High\n"
+    base = commit(root, "upstream", {
+        ".pre-commit-config.yaml": "repos: []\n",
+        ".github/workflows/lint.yml": "on: push\n",
+        "rules/okta_rules/okta_admin_disabled_mfa.yml": spec,
+    })
+    commit(root, "fork", {
+        ".pre-commit-config.yaml": "default_install_hook_types: [pre-commit]\nrepos: []\n",
+        ".github/workflows/lint.yml": None,
+        "rules/okta_rules/okta_admin_disabled_mfa.yml": spec.replace("High", "Critical"),
+    })
+    edits = {e.path: (e.status, e.kind, e.ids) for e in fork_edits(Git(root), base)}
+    assert edits == {
+        ".pre-commit-config.yaml": ("M", "other", []),
+        ".github/workflows/lint.yml": ("D", "other", []),
+        "rules/okta_rules/okta_admin_disabled_mfa.yml": ("M", "yaml", ["Okta.Global.MFA.Disabled"]),
+    }
