@@ -176,15 +176,7 @@ def test_init_notes_what_to_merge_into_kept_config(tmp_path: Path, capsys: pytes
 def test_init_upstream_in_a_fork_adds_the_minimum_tests_setting_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    upstream = tmp_path / "upstream"
-    upstream.mkdir()
-    (upstream / "pyproject.toml").write_text("[tool.black]\nline-length = 100\n")  # as panther-analysis's
-    _git(upstream, "init", "-q")
-    _git(upstream, "add", "-A")
-    _git(upstream, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "v1")
-    _git(upstream, "tag", "v1.0.0")
-    fork = tmp_path / "fork"
-    subprocess.run(["git", "clone", "-q", str(upstream), str(fork)], check=True)
+    upstream, fork = _upstream_and_fork(tmp_path, {})
     assert main(["init", str(fork), "--upstream", str(upstream)]) == 0
     assert "  added [tool.pytest-panther] minimum_tests = 2 to pyproject.toml" in capsys.readouterr().out
     text = (fork / "pyproject.toml").read_text()
@@ -201,16 +193,7 @@ def test_init_upstream_in_a_fork_leaves_the_example_detections_out(
     # Newcomer trial P6: in a panther-analysis fork, `init --upstream` laid out the template's
     # example rule, policy and helper, which the next sync deployed with upstream's detections,
     # and its "Next:" said `pip install -e .`, which fails on the fork's flat layout.
-    upstream = tmp_path / "upstream"
-    (upstream / "rules").mkdir(parents=True)
-    (upstream / "rules" / "README.md").write_text("upstream's rules\n")
-    (upstream / "pyproject.toml").write_text("[tool.black]\nline-length = 100\n")  # as panther-analysis's
-    _git(upstream, "init", "-q")
-    _git(upstream, "add", "-A")
-    _git(upstream, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "v1")
-    _git(upstream, "tag", "v1.0.0")
-    fork = tmp_path / "fork"
-    subprocess.run(["git", "clone", "-q", str(upstream), str(fork)], check=True)
+    upstream, fork = _upstream_and_fork(tmp_path, {"rules/README.md": "upstream's rules\n"})
     assert main(["init", str(fork), "--upstream", str(upstream)]) == 0
     out = capsys.readouterr().out
     examples = [rel for rel in _template_files() if is_example_content(rel)]
@@ -238,3 +221,19 @@ def test_init_without_upstream_lays_the_examples_out(tmp_path: Path) -> None:
     assert main(["init", str(tmp_path)]) == 0
     assert (tmp_path / "rules" / "example_access_key_for_other_user.yml").is_file()
     assert (tmp_path / "global_helpers" / "team_context.py").is_file()
+
+
+def _upstream_and_fork(tmp_path: Path, files: dict[str, str]) -> tuple[Path, Path]:
+    """An upstream repository tagged v1.0.0 with ``files`` and panther-analysis's kind of
+    ``pyproject.toml``, and a clone of it (the fork)."""
+    upstream = tmp_path / "upstream"
+    for rel, text in {**files, "pyproject.toml": "[tool.black]\nline-length = 100\n"}.items():
+        (upstream / rel).parent.mkdir(parents=True, exist_ok=True)
+        (upstream / rel).write_text(text)
+    _git(upstream, "init", "-q")
+    _git(upstream, "add", "-A")
+    _git(upstream, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "v1")
+    _git(upstream, "tag", "v1.0.0")
+    fork = tmp_path / "fork"
+    subprocess.run(["git", "clone", "-q", str(upstream), str(fork)], check=True)
+    return upstream, fork
