@@ -20,6 +20,8 @@ def parse_jsonpath(path: str) -> Any:
     :raises Exception: whatever ``jsonpath_ng`` raises for a malformed path (several unrelated
         exception types; callers turn them into located errors).
     """
-    from jsonpath_ng.ext import parse  # lazily: importing the parser module costs ~25 ms
+    from jsonpath_ng.ext.parser import (
+        parse,  # the one jsonpath_ng.ext re-exports; lazily: importing the parser module costs ~25 ms
+    )
 
     return parse(path)
