@@ -297,7 +297,7 @@ class SpecIndex:
         return [s for s in self.where(_DATAMODEL) if s.kind == "datamodel"]
 
     def _python_files(self) -> list[Path]:
-        result = []
+        result: list[Path] = []
         for rel in self.paths:
             base = self.root / rel
             for dirpath, filenames in walk_spec_folders(base, pat_default=os.path.normpath(rel) == PAT_DEFAULT_PATH):

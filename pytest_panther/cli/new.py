@@ -43,7 +43,7 @@ def _severity(value: str) -> str:
     raise argparse.ArgumentTypeError(f"invalid severity {value!r} (choose from {', '.join(SEVERITIES)})")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "new",
         help="scaffold a detection with passing tests",

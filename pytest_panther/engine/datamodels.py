@@ -75,7 +75,7 @@ def _build(spec: Spec) -> DataModel:
     if spec.python_path is not None:
         module = _load_module(spec.id, spec.python_path, where)
     path_mappings: list[dict[str, Any]] = []
-    method_mappings: list[tuple[str, str]] = []
+    method_mappings: list[tuple[Any, Any]] = []  # (Name, Method) as the spec wrote them
     for index, mapping in enumerate(spec.data.get("Mappings") or []):
         lowered = {str(k).lower(): v for k, v in mapping.items()} if isinstance(mapping, dict) else {}
         name = lowered.get("name")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from typing import cast
 from unittest import mock
 
 from panther_core.detection import DetectionResult
@@ -55,7 +56,7 @@ class _ModuleRule(Rule):
 
     @staticmethod
     def _load_detection(identifier: str, config: Mapping[str, Any]) -> ModuleType:
-        return config["module"]
+        return cast(ModuleType, config["module"])
 
 
 class _NoFileRule(Rule):
@@ -92,7 +93,7 @@ class LoadedDetection:
 
     @property
     def setup_error(self) -> BaseException | None:
-        return self.core.setup_exception
+        return cast(BaseException | None, self.core.setup_exception)
 
 
 def load_detection(

@@ -81,7 +81,7 @@ def global_helpers(helpers: Mapping[str, Path], code: CodeCache | None = None) -
         for name in finder.imported:
             module = sys.modules.get(name)
             if name not in before and module is not None and getattr(module, "__spec__", None) is not None:
-                if module.__spec__.loader is not None and module.__spec__.origin == str(helpers.get(name)):
+                if (spec := module.__spec__) and spec.loader is not None and spec.origin == str(helpers.get(name)):
                     del sys.modules[name]
 
 

@@ -6,6 +6,8 @@ Issue 5: an unknown condition or a malformed match expression, inline filter or 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pytest_panther.evaluate.correlation import compile_correlation
 from pytest_panther.evaluate.inline_filters import core_filters
 from pytest_panther.evaluate.simple import build_simple_module
@@ -23,7 +25,7 @@ def expression_problems(spec: Spec) -> list[YamlError]:
     """
     problems: list[YamlError] = []
     kind = spec.kind
-    checks = []
+    checks: list[Callable[[Spec], object]] = []
     if kind == "simple_detection":
         checks.append(build_simple_module)
     elif kind == "correlation_rule":

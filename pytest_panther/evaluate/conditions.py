@@ -21,6 +21,7 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from typing import TypeGuard
 
 __all__ = [
     "ABSOLUTE",
@@ -72,7 +73,7 @@ def _absent(value: Any) -> bool:
     return value is MISSING or value is None
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 

@@ -133,10 +133,10 @@ def _transitions(
                 pairs.append((entry["From"], entry["To"]))
             else:
                 raise document.error([*where, "Match", j], "a Match item is {On: field} or {From: field, To: field}")
-        key = (item["From"], item["To"])
-        if key in by_pair:
-            raise document.error(where, f"a second transition from {key[0]!r} to {key[1]!r}")
-        by_pair[key] = Transition(item["ID"], item["From"], item["To"], float(within), tuple(pairs))
+        pair = (item["From"], item["To"])
+        if pair in by_pair:
+            raise document.error(where, f"a second transition from {pair[0]!r} to {pair[1]!r}")
+        by_pair[pair] = Transition(item["ID"], item["From"], item["To"], float(within), tuple(pairs))
     ordered = []
     for a, b in pairwise(members):
         if (a.id, b.id) not in by_pair:

@@ -123,7 +123,7 @@ def _alert_context(document: Document, entries: Any, options: MatchOptions) -> A
         raise document.error(["AlertContext"], "AlertContext must be a list of {KeyName, KeyValue}")
     resolvers: list[tuple[str, Resolver]] = []
     for i, entry in enumerate(entries):
-        at = ["AlertContext", i]
+        at: list[str | int] = ["AlertContext", i]
         if not isinstance(entry, Mapping) or not isinstance(entry.get("KeyName"), str) or not isinstance(entry.get("KeyValue"), Mapping):
             raise document.error(at, "AlertContext entries need KeyName (a string) and KeyValue (a key specifier)", "e.g. {KeyName: user, KeyValue: {Key: actor}}")
         extra = sorted(set(entry) - {"KeyName", "KeyValue"})
@@ -171,7 +171,7 @@ def _severity(document: Document, entries: Any, options: MatchOptions) -> Any:
         raise document.error(["DynamicSeverities"], "DynamicSeverities must be a list of {ChangeTo, Conditions}")
     compiled = []
     for i, entry in enumerate(entries):
-        at = ["DynamicSeverities", i]
+        at: list[str | int] = ["DynamicSeverities", i]
         if not isinstance(entry, Mapping) or "ChangeTo" not in entry or "Conditions" not in entry:
             raise document.error(at, "DynamicSeverities entries need ChangeTo and Conditions")
         extra = sorted(set(entry) - {"ChangeTo", "Conditions"})

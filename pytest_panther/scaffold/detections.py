@@ -60,8 +60,8 @@ class NewDetection:
 
 
 def _nested(path: tuple[str, ...], value: Any) -> dict[str, Any]:
-    result: Any = value
-    for key in reversed(path):
+    result: dict[str, Any] = {path[-1]: value}  # event_fields' paths are never empty
+    for key in reversed(path[:-1]):
         result = {key: result}
     return result
 

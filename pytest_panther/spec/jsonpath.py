@@ -20,6 +20,7 @@ def parse_jsonpath(path: str) -> Any:
     :raises Exception: whatever ``jsonpath_ng`` raises for a malformed path (several unrelated
         exception types; callers turn them into located errors).
     """
-    from jsonpath_ng.ext import parse  # lazily: importing the parser module costs ~25 ms
+    # Lazily: importing the parser module costs ~25 ms (jsonpath_ng.ext re-exports this parse).
+    from jsonpath_ng.ext.parser import parse
 
     return parse(path)

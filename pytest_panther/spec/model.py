@@ -167,7 +167,7 @@ class Spec:
         tests = self.data.get("Tests")
         if not isinstance(tests, list):
             return []
-        own = self.document.data.get("Tests") if isinstance(self.document.data, dict) else None
+        own: Any = self.document.data.get("Tests") if isinstance(self.document.data, dict) else None
         lines = self.document.test_lines
         if tests is own:
             return [

@@ -139,7 +139,7 @@ def _rate_minutes(validator: Any, enabled: bool, instance: Any, schema: Any) -> 
 
 
 _TYPES = Draft202012Validator.TYPE_CHECKER.redefine("integer", lambda _checker, value: is_int(value))
-_Validator = extend(
+_Validator = extend(  # type: ignore[no-untyped-call]  # types-jsonschema leaves extend() unannotated
     Draft202012Validator,
     validators={"exactlyOneOf": _exactly_one_of, "anyRequired": _any_required, "rateMinutes": _rate_minutes},
     type_checker=_TYPES,
@@ -278,7 +278,9 @@ def _render(error: ValidationError, spec: Spec, name: str, options: ValidationOp
     doc = spec.document
     kind = error.validator
     schema = error.schema if isinstance(error.schema, dict) else {}
-    value = error.instance
+    # Set on every error iter_errors yields (the stubs allow ``Unset`` for a hand-made one).
+    value: Any = error.instance
+    expected_value: Any = error.validator_value
     where = _prefix(path)
     if kind == "additionalProperties":
         known = list(schema.get("properties", {}))
@@ -296,30 +298,30 @@ def _render(error: ValidationError, spec: Spec, name: str, options: ValidationOp
             out.append(doc.error((*path, key), f"{where}unknown key {key!r}", hint, of_key=True))
         return out
     if kind == "required":
-        missing = [k for k in error.validator_value
+        missing = [k for k in expected_value
                    if k not in value and error.message == f"{k!r} is a required property"]
         return [doc.error(path, f"{where}missing required key {key!r}", _missing_hint(key, value)) for key in missing]
     if kind in ("exactlyOneOf", "anyRequired"):
         return [doc.error(path, f"{where}{error.message}")]
     if kind == "type":
-        expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        expected: list[str] = expected_value if isinstance(expected_value, list) else [expected_value]
         words = " or ".join(_TYPE_NAMES.get(t, t) for t in expected)
         if "x-name" in schema:
             words += f" ({schema['x-name']})"
         hint = _type_hint(expected, value, schema)
         return [doc.error(path, f"{where}expected {words}, got {_describe(value)}", hint)]
     if kind == "enum":
-        allowed = [str(v) for v in error.validator_value]
+        allowed = [str(v) for v in expected_value]
         if "x-name" in schema:
             message = f"{where}{value!r} is not a {schema['x-name']}"
         else:
             message = f"{where}{value!r} is not one of {', '.join(allowed)}"
         return [doc.error(path, message, did_you_mean(value, allowed))]
     if kind == "const":
-        shown = json.dumps(error.validator_value)
+        shown = json.dumps(expected_value)
         return [doc.error(path, f"{where}must be {shown}, got {_describe(value)}", schema.get("x-hint", ""))]
     if kind == "pattern":
-        text = schema.get("x-message") or f"does not match {error.validator_value}"
+        text = schema.get("x-message") or f"does not match {expected_value}"
         return [doc.error(path, f"{where}{value!r} {text}", schema.get("x-hint", ""))]
     if kind in ("minLength", "minProperties"):
         return [doc.error(path, f"{where}must not be empty")]

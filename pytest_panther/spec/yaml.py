@@ -217,6 +217,7 @@ def _test_lines(root: Node | None) -> tuple[int, ...]:
 
 def _child(node: Node | None, key: str | int) -> Node | None:
     if isinstance(node, MappingNode):
+        v: Node  # ruamel's node.value is untyped: a mapping's is (key node, value node) pairs
         for k, v in node.value:
             if isinstance(k, ScalarNode) and k.value == key:
                 return v
@@ -374,7 +375,7 @@ def _first_key_line(root: Node | None, key: str, dup_line: int) -> int | None:
     while stack:
         current = stack.pop()
         if isinstance(current, MappingNode):
-            lines = [k.start_mark.line for k, _ in current.value if isinstance(k, ScalarNode) and k.value == key]
+            lines: list[int] = [k.start_mark.line for k, _ in current.value if isinstance(k, ScalarNode) and k.value == key]
             if len(lines) > 1 and dup_line in lines:
                 return lines[0] + 1
             stack.extend(v for _, v in current.value)
@@ -394,7 +395,7 @@ def dump(data: Any, *, width: int | None = None) -> str:
     out.default_flow_style = False
     if width is not None:
         out.width = width
-    out.sort_base_mapping_type_on_output = False  # type: ignore[attr-defined]
+    out.sort_base_mapping_type_on_output = False  # type: ignore[assignment]  # ruamel annotates its default (None: sort) only
     buffer = io.StringIO()
     out.dump(data, buffer)
     return buffer.getvalue()

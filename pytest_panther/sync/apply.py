@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import Protocol
-from typing import TextIO
 
 from pytest_panther.sync.convert import DETECTION_RESOURCES
 from pytest_panther.sync.plan import ANY_DETECTION
@@ -31,7 +30,17 @@ from pytest_panther.sync.state import write_synced
 if TYPE_CHECKING:
     from pytest_panther.sync.client import ApiError
 
-__all__ = ["Summary", "apply_plan", "describe_error"]
+__all__ = ["Output", "Summary", "apply_plan", "describe_error"]
+
+
+class Output(Protocol):
+    """Where a sync's plan and progress go: a text stream (``sys.stdout``) or a hook's filter."""
+
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+    def isatty(self) -> bool: ...
 
 
 class Writer(Protocol):
@@ -79,7 +88,7 @@ def describe_error(exc: ApiError) -> str:
 class _Progress:
     """A bar on a terminal, one plain line per call otherwise (CI logs)."""
 
-    def __init__(self, total: int, out: TextIO, tty: bool) -> None:
+    def __init__(self, total: int, out: Output, tty: bool) -> None:
         self.total, self.out, self.tty, self.done = total, out, tty, 0
 
     def step(self, change: Change, outcome: str) -> None:
@@ -135,7 +144,7 @@ def _delete(client: Writer, change: Change) -> bool:
     return found
 
 
-def apply_plan(repo: Path, plan: Plan, client: Writer, *, out: TextIO | None = None, tty: bool | None = None) -> Summary:
+def apply_plan(repo: Path, plan: Plan, client: Writer, *, out: Output | None = None, tty: bool | None = None) -> Summary:
     """Make the calls of ``plan``; move ``refs/panther/<target>/synced`` to ``plan.head`` when all
     succeeded (compare-and-swap against the value the plan read).
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 from typing import Self
+from typing import cast
 from urllib.parse import quote
 from urllib.parse import urlencode
 
@@ -273,9 +274,10 @@ class PantherClient:
         body = {k: v for k, v in body.items() if k != "id"} if resource == "globals" else {**body, "id": item_id}
         path = f"/{resource}/{_segment(item_id)}"
         stored = self._json("PUT", path, self._call("PUT", path, body=body, ok=(200, 201)))
+        # The stored object as the API documents it (sync-contract.md); apply ignores it.
         if resource == "globals" and isinstance(stored, dict) and isinstance(stored.get("data"), dict):
-            return stored["data"]
-        return stored
+            return cast("dict[str, Any]", stored["data"])
+        return cast("dict[str, Any]", stored)
 
     def delete(self, resource: str, item_id: str) -> bool:
         """Delete ``item_id``: ``True`` when deleted, ``False`` when it was already gone (404)."""
@@ -368,7 +370,8 @@ def _error_text(response: requests.Response) -> str:
     except ValueError:
         data = None
     if isinstance(data, dict) and isinstance(data.get("message"), str):
-        return data["message"] + failed_tests(data.get("testResults"))
+        message: str = data["message"]
+        return message + failed_tests(data.get("testResults"))
     text = response.text.strip()[:_MAX_ERROR_TEXT].rstrip()
     return text or response.reason or "no body"
 

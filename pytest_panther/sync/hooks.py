@@ -119,6 +119,10 @@ class _Quiet:
     def flush(self) -> None:
         self.err.flush()
 
+    def isatty(self) -> bool:
+        """Never a terminal: no ``\r`` progress bar in a hook's output (``sync.apply.Output``)."""
+        return False
+
 
 def skip_reason(repo: Path, stage: str, args: Sequence[str], env: Mapping[str, str]) -> str | None:
     """Why this hook run must not sync, or None when it may (before looking at targets)."""

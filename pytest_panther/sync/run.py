@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
-from typing import TextIO
 
 from pytest_panther.sync.git import current_branch
 from pytest_panther.sync.git import git
@@ -18,6 +17,7 @@ from pytest_panther.sync.targets import load_targets
 from pytest_panther.sync.targets import user_config_path
 
 if TYPE_CHECKING:
+    from pytest_panther.sync.apply import Output
     from pytest_panther.sync.apply import Summary
 
 __all__ = ["LazyClient", "branch_refusal", "make_client", "repo_targets", "sync_target"]
@@ -92,8 +92,8 @@ def sync_target(
     refresh: bool = False,
     prune: bool = False,
     dry_run: bool = False,
-    out: TextIO,
-    progress: TextIO,
+    out: Output,
+    progress: Output,
     tty: bool | None = None,
     env: Mapping[str, str] | None = None,
 ) -> tuple[Plan, Summary | None]:

@@ -185,3 +185,26 @@ def test_a_large_sync_shows_the_first_changes_a_count_and_progress() -> None:
         "panther-sync: plan: 1 to create, 0 to update, 0 to delete, 0 unchanged",
         "panther-sync: [1/1] created rules/A",
     ]
+
+
+def test_the_hook_filter_answers_isatty_as_apply_asks_a_stream(make_repo: Any, standin: Any) -> None:
+    """mypy: the hook passed its filter where a TextIO goes; ``apply_plan`` without ``tty`` asks
+    ``out.isatty()``, which the filter lacked (AttributeError). It is never a terminal: no bar."""
+    from pytest_panther.sync.apply import apply_plan
+    from pytest_panther.sync.client import PantherClient
+    from pytest_panther.sync.hooks import _Quiet
+    from pytest_panther.sync.plan import make_plan
+    from pytest_panther.sync.targets import Target
+    from pytest_panther.sync.upload import RoutedWriter
+
+    repo = make_repo()
+    repo.add_rule("Rule.0", "r0")
+    repo.commit()
+    target = Target(name="default", host=standin.url, retries=2, backoff_factor=0.01, max_backoff=0.05, timeout=5)
+    client = RoutedWriter(PantherClient(standin.url, TOKEN, retries=2, backoff_factor=0.01, max_backoff=0.05, timeout=5))
+    plan = make_plan(repo.path, target, client)
+    client.expect(plan.changes)
+    err = io.StringIO()
+    summary = apply_plan(repo.path, plan, client, out=_Quiet(err), tty=None)
+    assert summary.ok and summary.created == 1
+    assert err.getvalue() == "panther-sync: [1/1] created rules/Rule.0\n"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
+from typing import TypeGuard
 
 __all__ = ["Check", "Unsupported", "compile_check", "is_int"]
 
@@ -26,7 +27,7 @@ class Unsupported(Exception):
     """The schema uses a keyword the pre-check cannot evaluate exactly."""
 
 
-def is_int(value: Any) -> bool:
+def is_int(value: Any) -> TypeGuard[int]:
     """JSON-Schema ``integer`` as PAT's ``int``: an int that is not a bool (floats excluded)."""
     return isinstance(value, int) and not isinstance(value, bool)
 

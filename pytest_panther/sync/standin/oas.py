@@ -102,7 +102,8 @@ def translate_nullable(schema: Any) -> Any:
 @cache
 def load_subset() -> dict[str, Any]:
     """The shipped subset, with ``nullable`` translated (cached; do not mutate)."""
-    return translate_nullable(json.loads(SUBSET_PATH.read_text(encoding="utf-8")))
+    subset: dict[str, Any] = translate_nullable(json.loads(SUBSET_PATH.read_text(encoding="utf-8")))
+    return subset
 
 
 def _inline(node: Any, schemas: dict[str, Any], trail: tuple[str, ...] = ()) -> Any:

@@ -113,8 +113,9 @@ class StandinHTTPServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
-        host = f"[{host}]" if ":" in str(host) else host
+        address, port = self.server_address[:2]
+        host = address.decode() if isinstance(address, bytes) else address
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port}"
 
 
