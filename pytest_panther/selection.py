@@ -133,9 +133,10 @@ def _by_test_name(names: frozenset[str], kept: list[pytest.Item], collected: lis
     known = {name for item in collected if isinstance(name := getattr(item, "test_name", None), str)}
     for name in sorted(names - known):
         hint = did_you_mean(name, known)
-        warnings.warn(pytest.PytestWarning(
+        # Located at the option the user typed, not at this line of the installed package.
+        warnings.warn_explicit(pytest.PytestWarning(
             f"--panther-test-name {name!r}: no collected test case has this name" + (f" ({hint})" if hint else "")
-        ), stacklevel=1)
+        ), pytest.PytestWarning, "--panther-test-name", 0)
     return keep, [item for item in kept if id(item) not in kept_ids]
 
 
