@@ -70,7 +70,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    session.config.stash[SESSION].start()
+    panther = session.config.stash[SESSION]
+    panther.start()
+    if session.config.args_source == pytest.Config.ArgsSource.ARGS:
+        session.config.args[:] = panther.spec_args(session.config.args, session.config.invocation_params.dir)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -120,6 +120,19 @@ class PantherSession:
         known = self._known_files
         return str(path) in known or (str(path.resolve()) in known)
 
+    def spec_args(self, args: list[str], invocation_dir: Path) -> list[str]:
+        """Path arguments with a detection's own ``.py`` replaced by its spec file: `pytest
+        rules/x/y.py` means that detection's test cases (PAT tests a detection by its spec), not
+        the detection's code as a pytest test module (which collects nothing)."""
+        by_python = {spec.python_path.resolve(): spec.path for spec in self.repo.detections
+                     if spec.python_path is not None}
+        out = []
+        for arg in args:
+            path, sep, rest = arg.partition("::")
+            spec_path = by_python.get(Path(invocation_dir, path).resolve()) if path.endswith(".py") else None
+            out.append(arg if spec_path is None else os.path.relpath(spec_path, invocation_dir) + sep + rest)
+        return out
+
     def specs_outside_paths(self) -> list[str]:
         """Spec files with ``Tests:`` that PAT's default ``pat test`` would test but the configured
         ``panther_paths`` leave out (relative paths; empty with the default paths)."""
