@@ -195,3 +195,23 @@ def test_automatic_gc_is_paused_only_while_collecting(printing: DetectionRepo) -
     broken = printing.pytester.runpytest_inprocess("-p", "no:cacheprovider", "-s", "no/such/path")
     assert broken.ret == pytest.ExitCode.USAGE_ERROR
     assert gc.isenabled()
+
+
+def test_a_teams_conftest_runtest_hooks_still_run_for_test_cases(printing: DetectionRepo) -> None:
+    """A detection repository's conftest.py with ``pytest_runtest_setup``/``_teardown`` (here a skip
+    condition and a teardown record): the one-phase protocol must not bypass them silently."""
+    printing.pytester.makeconftest(PHASE_COUNTER + """
+import pytest
+
+def pytest_runtest_setup(item):
+    if "wrongly" in item.name:
+        pytest.skip("skipped by the team's conftest")
+
+def pytest_runtest_teardown(item):
+    print("TEARDOWN-HOOK", item.name)
+""")
+    result = printing.pytester.runpytest("-p", "no:cacheprovider", "-rs", "-s")
+    result.assert_outcomes(passed=2, skipped=1)
+    result.stdout.fnmatch_lines(["PHASES setup=3 call=2 teardown=3"])
+    result.stdout.fnmatch_lines(["SKIPPED*skipped by the team's conftest*"])
+    assert result.stdout.str().count("TEARDOWN-HOOK") == 3
