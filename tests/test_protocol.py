@@ -215,3 +215,27 @@ def pytest_runtest_teardown(item):
     result.stdout.fnmatch_lines(["PHASES setup=3 call=2 teardown=3"])
     result.stdout.fnmatch_lines(["SKIPPED*skipped by the team's conftest*"])
     assert result.stdout.str().count("TEARDOWN-HOOK") == 3
+
+
+def test_runxfail_no_logging_and_durations(printing: DetectionRepo) -> None:
+    printing.pytester.makeconftest("""
+import pytest
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "wrongly" in item.name:
+            item.add_marker(pytest.mark.xfail(reason="known gap"))
+""")
+    xfail = printing.pytester.runpytest("-p", "no:cacheprovider")
+    xfail.assert_outcomes(passed=2, xfailed=1)
+    run = printing.pytester.runpytest("-p", "no:cacheprovider", "--runxfail")
+    run.assert_outcomes(passed=2, failed=1)  # --runxfail: the xfail mark is ignored
+    # A subprocess: in-process, the outer run's log handlers would take the record.
+    no_logging = printing.pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:logging", "-rP")
+    no_logging.assert_outcomes(passed=2, xfailed=1)
+    # Without the logging plugin, the record reaches stderr (logging's last resort), captured.
+    no_logging.stdout.fnmatch_lines(["*Captured stdout call*", "printed by the rule: Bad",
+                                     "*Captured stderr call*", "logged by the rule: Bad"])
+    assert "Captured log" not in no_logging.stdout.str()
+    durations = printing.pytester.runpytest("-p", "no:cacheprovider", "--durations=0", "-vv")
+    durations.stdout.fnmatch_lines(["*slowest durations*", "*call*rules/printing.yml::Test.Printing::bad alerts*"])
