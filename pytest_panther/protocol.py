@@ -127,7 +127,7 @@ def _plain_chain(item: pytest.Item) -> bool:
     if plain is None:
         plain = all(_plain(node) for node in parent.listchain()) and _only_builtin_phase_hooks(parent)
         parent.stash[_PLAIN_CHAIN] = plain
-    return plain and _plain(item)
+    return plain and (_plain(item) or not getattr(item, "fixturenames", None))
 
 
 def _setup_state(item: pytest.Item) -> SetupState:

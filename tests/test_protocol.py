@@ -239,3 +239,45 @@ def pytest_collection_modifyitems(items):
     assert "Captured log" not in no_logging.stdout.str()
     durations = printing.pytester.runpytest("-p", "no:cacheprovider", "--durations=0", "-vv")
     durations.stdout.fnmatch_lines(["*slowest durations*", "*call*rules/printing.yml::Test.Printing::bad alerts*"])
+
+
+def test_autouse_fixtures_of_a_teams_conftest_run_for_test_cases(printing: DetectionRepo) -> None:
+    """A team's conftest.py in the detection repository with autouse fixtures (function- and
+    session-scoped): they are set up and torn down around each test case, as for Python tests."""
+    printing.pytester.makeconftest("""
+import os
+import pytest
+
+@pytest.fixture(scope="session", autouse=True)
+def once():
+    print("SESSION-UP")
+    yield
+    print("SESSION-DOWN")
+
+@pytest.fixture(autouse=True)
+def each(request, monkeypatch):
+    monkeypatch.setenv("TEAM_FIXTURE", request.node.name)
+    print("EACH-UP", request.node.name)
+    yield
+    print("EACH-DOWN", request.node.name)
+""")
+    result = printing.pytester.runpytest("-p", "no:cacheprovider", "-s")
+    result.assert_outcomes(passed=2, failed=1)
+    out = result.stdout.str()
+    assert out.count("SESSION-UP") == 1 and out.count("SESSION-DOWN") == 1
+    assert out.count("EACH-UP") == 3 and out.count("EACH-DOWN") == 3
+    shown = printing.pytester.runpytest("-p", "no:cacheprovider", "--setup-show")
+    shown.stdout.fnmatch_lines(["*SETUP    S once*", "*SETUP    F each*", "*rules/printing.yml::Test.Printing::bad alerts*"])
+
+
+def test_module_scoped_autouse_fixtures_are_named_not_silently_skipped(printing: DetectionRepo) -> None:
+    printing.pytester.makeconftest("""
+import pytest
+
+@pytest.fixture(scope="module", autouse=True)
+def per_module():
+    yield
+""")
+    result = printing.pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*fixtures not applied to detection test cases: per_module (module- or package-scoped*"])
