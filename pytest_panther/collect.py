@@ -8,6 +8,7 @@ detection still runs.
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import warnings
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _pytest.fixtures import FuncFixtureInfo
+from _pytest.fixtures import TopRequest
 
 from pytest_panther import report
 from pytest_panther.engine.runner import run_item
@@ -117,6 +120,25 @@ class DetectionNode(pytest.Collector):
     def panther(self) -> PantherSession:
         assert isinstance(self.parent, SpecFile)
         return self.parent.panther
+
+    @functools.cached_property
+    def fixture_info(self) -> FuncFixtureInfo | None:
+        """The fixtures a team's conftest.py makes autouse (or ``usefixtures`` marks) for the test
+        cases of this detection, shared by them as pytest shares it among parametrized functions;
+        None without any. Module- and package-scoped ones need a Python module above the item,
+        which a spec file is not: those are named in a warning, and the test cases get none."""
+        info = self.session._fixturemanager.getfixtureinfo(node=self, func=None, cls=None)  # type: ignore[arg-type]
+        if not info.names_closure:
+            return None
+        scoped = sorted(name for name, defs in info.name2fixturedefs.items()
+                        if defs and defs[-1].scope in ("module", "package"))
+        if scoped:
+            warnings.warn_explicit(pytest.PytestWarning(
+                f"fixtures not applied to detection test cases: {', '.join(scoped)} "
+                "(module- or package-scoped; a spec file is no Python module: make them function- or session-scoped)"
+            ), pytest.PytestWarning, str(self.path), 1)
+            return None
+        return info
 
     def _child_id(self, name: str) -> str | None:
         """The node id of a child named ``name`` as text, for pytest to parse as it parses the ids
@@ -223,6 +245,12 @@ class TestCaseItem(pytest.Item):
             where = sys.intern(_relative(case.path, self.config) if case.path else self.nodeid.split("::", 1)[0])
             self.user_properties += [("panther_file", where), ("panther_line", case.line)]
         self.test_name = case.name
+        info = self.parent.fixture_info if isinstance(self.parent, DetectionNode) else None
+        if info is not None:  # what pytest's fixture machinery reads on an item
+            self._fixtureinfo = info
+            self.funcargs: dict[str, object] = {}
+        #: Names of the fixtures set up for this test case (pytest's attribute, read by --setup-show).
+        self.fixturenames: list[str] = info.names_closure if info is not None else []
         #: The detection's last test case: its module is dropped afterwards (a run keeps one
         #: detection module alive at a time, not all ~1,000 of panther-analysis).
         self.releases_detection = False
@@ -231,6 +259,12 @@ class TestCaseItem(pytest.Item):
     def panther(self) -> PantherSession:
         assert isinstance(self.parent, DetectionNode)
         return self.parent.panther
+
+    def setup(self) -> None:
+        """Autouse fixtures of a team's conftest.py (:attr:`DetectionNode.fixture_info`)."""
+        if self.fixturenames:
+            self._request = TopRequest(self, _ispytest=True)  # type: ignore[arg-type]
+            self._request._fillfixtures()
 
     def runtest(self) -> None:
         alert: list[tuple[str, str]] | None = [] if report.details_wanted(self.config) else None

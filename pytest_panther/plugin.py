@@ -27,7 +27,9 @@ from pytest_panther.report import alert_lines
 from pytest_panther.selection import apply_selection
 from pytest_panther.selection import change_of
 from pytest_panther.selection import ignore_unaffected
+from pytest_panther.selection import merge_worker_output
 from pytest_panther.selection import without_tests
+from pytest_panther.selection import worker_output
 from pytest_panther.session import PantherSession
 from pytest_panther.summary import Summary
 
@@ -70,7 +72,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    session.config.stash[SESSION].start()
+    panther = session.config.stash[SESSION]
+    panther.start()
+    if session.config.args_source == pytest.Config.ArgsSource.ARGS:
+        session.config.args[:] = panther.spec_args(session.config.args, session.config.invocation_params.dir)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -86,7 +91,19 @@ def pytest_collection(session: pytest.Session) -> Generator[None, object, object
 def pytest_sessionfinish(session: pytest.Session) -> None:
     panther = session.config.stash.get(SESSION, None)
     if panther is not None:
+        workeroutput = getattr(session.config, "workeroutput", None)  # a pytest-xdist worker
+        if isinstance(workeroutput, dict):
+            workeroutput.update(worker_output(panther, session.config))
         panther.finish()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """pytest-xdist controller: a worker's collection facts, for the summary."""
+    config = getattr(node, "config", None)
+    output = getattr(node, "workeroutput", None)
+    if isinstance(config, pytest.Config) and isinstance(output, dict) and SESSION in config.stash:
+        merge_worker_output(config.stash[SESSION], config, output)
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:

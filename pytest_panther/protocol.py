@@ -15,7 +15,9 @@ pytest's normal protocol instead (:func:`one_phase_allowed`):
 * ``--setup-show``, ``--setup-only``, ``--setup-plan``;
 * a collector above the item with a ``setup``/``teardown`` of its own (a package ``__init__.py``
   with ``setup_module``), or pytest's set-up state holding a finalizer (a fixture) that this
-  item's teardown would have to run, or a set-up error.
+  item's teardown would have to run, or a set-up error;
+* a ``pytest_runtest_setup``/``pytest_runtest_teardown`` implementation other than pytest's own
+  (a team's ``conftest.py``, a third-party plugin such as pytest-randomly).
 
 JUnit XML and report logs also get a passed setup and teardown report (built directly, without
 running the phases) because their consumers expect three; the teardown one carries the item's
@@ -43,6 +45,10 @@ __all__ = ["freeze_collected", "one_phase_allowed", "run_one_phase", "thaw"]
 
 #: Marks whose handling needs the setup phase (the skipping plugin evaluates them there).
 _PHASE_MARKS = frozenset({"skip", "skipif", "xfail"})
+#: pytest's own plugins that implement ``pytest_runtest_setup``/``_teardown`` (pytest 9): the
+#: one-phase protocol does their part of the work (capture, logging) or needs none of it.
+_BUILTIN_PHASE_PLUGINS = frozenset({"runner", "skipping", "capturemanager", "logging-plugin",
+                                    "threadexception", "unraisableexception"})
 _FROZEN = pytest.StashKey[bool]()
 _GC_PAUSED = pytest.StashKey[bool]()
 _PLAIN_CHAIN = pytest.StashKey[bool]()
@@ -99,15 +105,29 @@ def _plain(node: Node) -> bool:
     return type(node).setup is Node.setup and type(node).teardown is Node.teardown
 
 
+def _only_builtin_phase_hooks(node: Node) -> bool:
+    """Whether only pytest's own plugins implement the setup and teardown hooks for ``node``'s
+    path: a team's ``conftest.py`` or a plugin with a ``pytest_runtest_setup`` (a skip condition,
+    an environment it prepares) needs the phases run."""
+    hook = node.ihook  # conftest-aware: only the conftest files that apply to node's path
+    return all(
+        impl.plugin_name in _BUILTIN_PHASE_PLUGINS
+        for name in ("pytest_runtest_setup", "pytest_runtest_teardown")
+        for impl in getattr(hook, name).get_hookimpls()
+    )
+
+
 def _plain_chain(item: pytest.Item) -> bool:
-    """Whether no node from the session down to ``item`` has a setup or teardown of its own (cached
-    on the item's parent, which all its siblings share)."""
+    """Whether no node from the session down to ``item`` has a setup or teardown of its own, and
+    no plugin or conftest.py hooks into those phases (cached on the item's parent, which all its
+    siblings share)."""
     parent = item.parent
     assert parent is not None
     plain = parent.stash.get(_PLAIN_CHAIN, None)
     if plain is None:
-        plain = parent.stash[_PLAIN_CHAIN] = all(_plain(node) for node in parent.listchain())
-    return plain and _plain(item)
+        plain = all(_plain(node) for node in parent.listchain()) and _only_builtin_phase_hooks(parent)
+        parent.stash[_PLAIN_CHAIN] = plain
+    return plain and (_plain(item) or not getattr(item, "fixturenames", None))
 
 
 def _setup_state(item: pytest.Item) -> SetupState:

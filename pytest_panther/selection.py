@@ -21,7 +21,8 @@ from pytest_panther.spec_index import imports_any
 if TYPE_CHECKING:
     from pytest_panther.session import PantherSession
 
-__all__ = ["Change", "apply_selection", "change_of", "ignore_unaffected", "without_tests"]
+__all__ = ["Change", "apply_selection", "change_of", "ignore_unaffected", "merge_worker_output", "worker_output",
+           "without_tests"]
 
 _CHANGE = pytest.StashKey["Change | None"]()
 
@@ -133,14 +134,15 @@ def _by_test_name(names: frozenset[str], kept: list[pytest.Item], collected: lis
     known = {name for item in collected if isinstance(name := getattr(item, "test_name", None), str)}
     for name in sorted(names - known):
         hint = did_you_mean(name, known)
-        warnings.warn(pytest.PytestWarning(
+        # Located at the option the user typed, not at this line of the installed package.
+        warnings.warn_explicit(pytest.PytestWarning(
             f"--panther-test-name {name!r}: no collected test case has this name" + (f" ({hint})" if hint else "")
-        ), stacklevel=1)
+        ), pytest.PytestWarning, "--panther-test-name", 0)
     return keep, [item for item in kept if id(item) not in kept_ids]
 
 
 def without_tests(panther: PantherSession, config: pytest.Config) -> set[str] | None:
-    """IDs of the collected detections (path arguments, filters and the collect hook applied)
+    """IDs of the collected detections (path arguments, filters, the change selection and the collect hook applied)
     that have no test case at all; None when ``-k``, ``-m``, ``--lf`` or ``--panther-test-name``
     chose items (a detection
     without tests has no item those could match, so no honest list exists)."""
@@ -149,15 +151,49 @@ def without_tests(panther: PantherSession, config: pytest.Config) -> set[str] | 
         return None
     collected = panther.collected_specs
     if collected is None:
-        # An xdist controller collects nothing itself: the specs under the path arguments.
+        # An xdist controller whose workers reported nothing (merge_worker_output): the specs
+        # under the path arguments.
         roots = [Path(config.invocation_params.dir, arg.split("::")[0]).resolve() for arg in config.args]
         collected = {s.path for s in panther.repo.detections if any(s.path.is_relative_to(r) for r in roots)}
+    change = change_of(panther, config)
     result: set[str] = set()
     for spec in panther.repo.detections:
         if spec.path not in collected or not spec.id or panther.test_cases_of(spec):
             continue
+        if change is not None and spec.path.resolve() not in change.affected:
+            continue  # deselected by --panther-changed-since with path arguments
         if all(f.matches(spec.data) for f in panther.settings.filters) and (
             config.hook.pytest_panther_collect_spec(spec=spec, config=config) is not False
         ):
             result.add(spec.id)
     return result
+
+
+def worker_output(panther: PantherSession, config: pytest.Config) -> dict[str, object]:
+    """What a pytest-xdist worker learnt while collecting and the controller's summary needs
+    (the controller collects nothing itself): the spec files collected and what
+    ``--panther-changed-since`` left out. Plain lists and ints, as execnet carries them."""
+    output: dict[str, object] = {"panther_collected": sorted(str(p) for p in panther.collected_specs or ())}
+    change = change_of(panther, config) if panther.settings.changed_since else None
+    if change is not None:
+        output["panther_left_out"] = sorted(str(p) for p in change.left_out)
+        output["panther_specs_left_out"] = change.specs_left_out
+    return output
+
+
+def merge_worker_output(panther: PantherSession, config: pytest.Config, output: dict[str, object]) -> None:
+    """On the xdist controller: fold in one worker's :func:`worker_output` (every worker collects
+    the same files, so the summary then agrees with a serial run's)."""
+    collected = output.get("panther_collected")
+    if isinstance(collected, list):
+        if panther.collected_specs is None:
+            panther.collected_specs = set()
+        panther.collected_specs.update(Path(p) for p in collected)
+    change = change_of(panther, config) if panther.settings.changed_since else None
+    left_out = output.get("panther_left_out")
+    if change is not None and isinstance(left_out, list):
+        known = set(change.left_out)
+        change.left_out.extend(p for p in map(Path, left_out) if p not in known)
+        specs_left_out = output.get("panther_specs_left_out")
+        if isinstance(specs_left_out, int):
+            change.specs_left_out = max(change.specs_left_out, specs_left_out)

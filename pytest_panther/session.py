@@ -35,6 +35,7 @@ from pytest_panther.spec.repository import iter_spec_files
 from pytest_panther.spec.repository import load_repository
 from pytest_panther.spec.validate import ValidationOptions
 from pytest_panther.spec.yaml import YamlError
+from pytest_panther.spec_index import RepositoryIndex
 from pytest_panther.upstream.config import ConfigError
 from pytest_panther.upstream.config import read_config
 from pytest_panther.upstream.overrides import apply_overrides
@@ -119,6 +120,21 @@ class PantherSession:
         """True when ``path`` is a spec (or a broken YAML file) under the panther paths."""
         known = self._known_files
         return str(path) in known or (str(path.resolve()) in known)
+
+    def spec_args(self, args: list[str], invocation_dir: Path) -> list[str]:
+        """Path arguments with a detection's own ``.py`` replaced by its spec file: `pytest
+        rules/x/y.py` means that detection's test cases (PAT tests a detection by its spec), not
+        the detection's code as a pytest test module (which collects nothing)."""
+        if not any(arg.partition("::")[0].endswith(".py") for arg in args):
+            return args
+        index = RepositoryIndex(self.repo)
+        out = []
+        for arg in args:
+            path, sep, rest = arg.partition("::")
+            found = index.specs_for_python(index.norm.changed(Path(invocation_dir, path))) if path.endswith(".py") else []
+            spec = next((s for s in found if s.is_detection), None)
+            out.append(arg if spec is None else os.path.relpath(spec.path, invocation_dir) + sep + rest)
+        return out
 
     def specs_outside_paths(self) -> list[str]:
         """Spec files with ``Tests:`` that PAT's default ``pat test`` would test but the configured

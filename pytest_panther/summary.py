@@ -58,7 +58,8 @@ class Summary:
                 self.skip_reasons[detection] = str(report.longrepr[2]).removeprefix("Skipped: ")
 
     def lines(self, verbose: bool) -> list[str]:
-        passed = [d for d, o in self.outcomes.items() if o and all(x == "passed" for x in o)]
+        # Passed: no case failed and one passed (a skipped or xfailed case does not un-pass it).
+        passed = [d for d, o in self.outcomes.items() if "passed" in o and "failed" not in o]
         failed = sorted({d for d, o in self.outcomes.items() if "failed" in o} | set(self.below_minimum) | self.invalid)
         passed = [d for d in passed if d not in self.below_minimum and d not in self.invalid]
         skipped = [d for d, o in self.outcomes.items() if o and all(x == "skipped" for x in o)]

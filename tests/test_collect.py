@@ -23,6 +23,20 @@ def test_node_ids_select_one_case(repo: DetectionRepo) -> None:
     result.assert_outcomes(passed=1)
 
 
+def test_a_detections_python_file_as_the_path_runs_its_test_cases(repo: DetectionRepo) -> None:
+    # User trial: `pytest rules/okta_rules/okta_admin_disabled_mfa.py` collected nothing (rc 5).
+    repo.rule("bad", SIMPLE_RULE, SIMPLE_TESTS)
+    repo.rule("other", SIMPLE_RULE, SIMPLE_TESTS)
+    result = repo.pytester.runpytest("rules/bad.py", "-v", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["rules/bad.yml::Test.bad::bad event alerts PASSED*"])
+    assert "Test.other" not in result.stdout.str()
+    # A Python file that is no detection's stays a pytest test module.
+    repo.write("rules/test_plain.py", "def test_x():\n    assert True\n")
+    plain = repo.pytester.runpytest("rules/test_plain.py", "-q", "-p", "no:cacheprovider")
+    plain.assert_outcomes(passed=1)
+
+
 def test_unrelated_yaml_is_never_an_error(repo: DetectionRepo) -> None:
     repo.rule("bad", SIMPLE_RULE, SIMPLE_TESTS)
     repo.write(".github/workflows/ci.yml", "on: [push]\njobs: {a: {runs-on: x}}\n")

@@ -211,6 +211,34 @@ def test_changed_since_at_the_root_runs_the_unittest_files_of_changed_helpers(re
     assert "other_test.py" in helper.stdout.str() and "test_other PASSED" not in helper.stdout.str()
 
 
+def test_changed_since_summary_under_xdist_agrees_with_a_serial_run(repo: DetectionRepo) -> None:
+    """User trial: under ``-n 2`` the "not collected" line was missing and "without tests" counted
+    every detection of the repository (the controller collects nothing); with path arguments,
+    detections the change deselected were counted as without tests."""
+    pytest.importorskip("xdist")
+    repo.rule("plain", SIMPLE_RULE, SIMPLE_TESTS, rule_id="Test.plain")
+    repo.rule("other", SIMPLE_RULE, SIMPLE_TESTS, rule_id="Test.other")
+    repo.write("rules/untested.py", SIMPLE_RULE)
+    repo.write("rules/untested.yml", "AnalysisType: rule\nFilename: untested.py\nRuleID: Test.untested\n"
+               "Enabled: true\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\n")
+    repo.write("tests_test.py", "def test_other():\n    pass\n")
+    repo.pytester.makeini("[pytest]\npython_files = *_test.py\n")
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "base")
+    repo.write("rules/plain.py", SIMPLE_RULE + "\n# touched\n")
+    expected = ["--panther-changed-since HEAD: not collected, as the change does not affect them: "
+                "2 spec files, 1 Python test files",
+                "detections: 1 passed, 0 failed, 0 skipped, 0 without tests; test cases run: 2"]
+    for extra in ((), ("-n", "2")):
+        result = repo.pytester.runpytest("-q", "-p", "no:cacheprovider", "--panther-changed-since", "HEAD", *extra)
+        result.assert_outcomes(passed=2)
+        result.stdout.fnmatch_lines(expected)
+        with_paths = repo.pytester.runpytest("-q", "-p", "no:cacheprovider", "--panther-changed-since", "HEAD",
+                                             "rules", *extra)
+        with_paths.stdout.fnmatch_lines([expected[1]])
+
+
 def test_without_tests_counts_only_collected_detections(repo: DetectionRepo) -> None:
     _three(repo)
     repo.rule("other", SIMPLE_RULE, SIMPLE_TESTS, folder="policies", rule_id="Test.inpolicies")

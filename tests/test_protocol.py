@@ -195,3 +195,89 @@ def test_automatic_gc_is_paused_only_while_collecting(printing: DetectionRepo) -
     broken = printing.pytester.runpytest_inprocess("-p", "no:cacheprovider", "-s", "no/such/path")
     assert broken.ret == pytest.ExitCode.USAGE_ERROR
     assert gc.isenabled()
+
+
+def test_a_teams_conftest_runtest_hooks_still_run_for_test_cases(printing: DetectionRepo) -> None:
+    """A detection repository's conftest.py with ``pytest_runtest_setup``/``_teardown`` (here a skip
+    condition and a teardown record): the one-phase protocol must not bypass them silently."""
+    printing.pytester.makeconftest(PHASE_COUNTER + """
+import pytest
+
+def pytest_runtest_setup(item):
+    if "wrongly" in item.name:
+        pytest.skip("skipped by the team's conftest")
+
+def pytest_runtest_teardown(item):
+    print("TEARDOWN-HOOK", item.name)
+""")
+    result = printing.pytester.runpytest("-p", "no:cacheprovider", "-rs", "-s")
+    result.assert_outcomes(passed=2, skipped=1)
+    result.stdout.fnmatch_lines(["PHASES setup=3 call=2 teardown=3"])
+    result.stdout.fnmatch_lines(["SKIPPED*skipped by the team's conftest*"])
+    assert result.stdout.str().count("TEARDOWN-HOOK") == 3
+
+
+def test_runxfail_no_logging_and_durations(printing: DetectionRepo) -> None:
+    printing.pytester.makeconftest("""
+import pytest
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "wrongly" in item.name:
+            item.add_marker(pytest.mark.xfail(reason="known gap"))
+""")
+    xfail = printing.pytester.runpytest("-p", "no:cacheprovider")
+    xfail.assert_outcomes(passed=2, xfailed=1)
+    run = printing.pytester.runpytest("-p", "no:cacheprovider", "--runxfail")
+    run.assert_outcomes(passed=2, failed=1)  # --runxfail: the xfail mark is ignored
+    # A subprocess: in-process, the outer run's log handlers would take the record.
+    no_logging = printing.pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:logging", "-rP")
+    no_logging.assert_outcomes(passed=2, xfailed=1)
+    # Without the logging plugin, the record reaches stderr (logging's last resort), captured.
+    no_logging.stdout.fnmatch_lines(["*Captured stdout call*", "printed by the rule: Bad",
+                                     "*Captured stderr call*", "logged by the rule: Bad"])
+    assert "Captured log" not in no_logging.stdout.str()
+    durations = printing.pytester.runpytest("-p", "no:cacheprovider", "--durations=0", "-vv")
+    durations.stdout.fnmatch_lines(["*slowest durations*", "*call*rules/printing.yml::Test.Printing::bad alerts*"])
+
+
+def test_autouse_fixtures_of_a_teams_conftest_run_for_test_cases(printing: DetectionRepo) -> None:
+    """A team's conftest.py in the detection repository with autouse fixtures (function- and
+    session-scoped): they are set up and torn down around each test case, as for Python tests."""
+    printing.pytester.makeconftest("""
+import os
+import pytest
+
+@pytest.fixture(scope="session", autouse=True)
+def once():
+    print("SESSION-UP")
+    yield
+    print("SESSION-DOWN")
+
+@pytest.fixture(autouse=True)
+def each(request, monkeypatch):
+    monkeypatch.setenv("TEAM_FIXTURE", request.node.name)
+    print("EACH-UP", request.node.name)
+    yield
+    print("EACH-DOWN", request.node.name)
+""")
+    result = printing.pytester.runpytest("-p", "no:cacheprovider", "-s")
+    result.assert_outcomes(passed=2, failed=1)
+    out = result.stdout.str()
+    assert out.count("SESSION-UP") == 1 and out.count("SESSION-DOWN") == 1
+    assert out.count("EACH-UP") == 3 and out.count("EACH-DOWN") == 3
+    shown = printing.pytester.runpytest("-p", "no:cacheprovider", "--setup-show")
+    shown.stdout.fnmatch_lines(["*SETUP    S once*", "*SETUP    F each*", "*rules/printing.yml::Test.Printing::bad alerts*"])
+
+
+def test_module_scoped_autouse_fixtures_are_named_not_silently_skipped(printing: DetectionRepo) -> None:
+    printing.pytester.makeconftest("""
+import pytest
+
+@pytest.fixture(scope="module", autouse=True)
+def per_module():
+    yield
+""")
+    result = printing.pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*fixtures not applied to detection test cases: per_module (module- or package-scoped*"])

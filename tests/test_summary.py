@@ -45,3 +45,30 @@ def test_item_kinds_reach_the_summary_from_xdist_workers(repo: DetectionRepo) ->
         "detections: 0 passed, 1 failed, 0 skipped, 0 without tests; test cases run: 1; below minimum tests: 1; "
         "invalid specs: 1",
     ])
+
+
+def test_a_detection_with_a_skipped_or_xfailed_case_is_still_counted(repo: DetectionRepo) -> None:
+    """A detection whose cases passed except one skipped (or xfailed) was counted nowhere:
+    "0 passed, 0 failed, 0 skipped" for a run of 2 passing cases."""
+    repo.rule("partly", SIMPLE_RULE, """
+        - Name: alerts
+          ExpectedResult: true
+          Log: {eventName: Bad}
+        - Name: quiet
+          ExpectedResult: false
+          Log: {eventName: Good}
+        - Name: known gap
+          ExpectedResult: true
+          Log: {eventName: Good}
+    """)
+    for mark in ("skip", "xfail"):
+        repo.pytester.makeconftest(f"""
+import pytest
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.name == "known gap":
+            item.add_marker(pytest.mark.{mark}(reason="known gap"))
+""")
+        result = repo.pytester.runpytest("-p", "no:cacheprovider")
+        result.stdout.fnmatch_lines(["detections: 1 passed, 0 failed, 0 skipped, 0 without tests; test cases run: 2"])

@@ -44,6 +44,9 @@ def test_a_name_no_case_has_is_a_warning_with_a_suggestion(repo: DetectionRepo) 
         "*PytestWarning: --panther-test-name 'Login event': no collected test case has this name "
         "(did you mean 'Login Event'?)",
     ])
+    # Located at the option the user typed, not at a line of the installed plugin (user trial).
+    assert "selection.py" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["--panther-test-name:0"])
 
 
 def test_validation_problems_of_the_chosen_spec_still_run(repo: DetectionRepo) -> None:
