@@ -206,7 +206,7 @@ def main() -> int:
                 for cmd in pat_cmds:
                     wall, rss, _ = timed([args.pat, *cmd, *pat_args], repo, dict(os.environ))
                     pat_wall, pat_rss = pat_wall + wall, max(pat_rss, rss)
-                wall, rss, out = timed([PANTHER_GITOPS, "sync", "apply"], repo, env)
+                wall, rss, out = timed([PANTHER_GITOPS, "sync", "apply", "--any-branch"], repo, env)
                 summary = next((line for line in out.splitlines() if line.startswith("summary:")), "")
                 row = {
                     "step": name,
