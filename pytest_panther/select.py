@@ -40,7 +40,7 @@ from pytest_panther.spec_index import imported_modules
 from pytest_panther.spec_index import imports_any
 from pytest_panther.upstream.overrides import ID_KEYS
 
-__all__ = ["GitError", "SpecIndex", "affected_spec_files", "affected_specs", "changed_files", "changed_helpers",
+__all__ = ["GitError", "RepositoryIndex", "SpecIndex", "affected_spec_files", "affected_specs", "changed_files", "changed_helpers",
            "imported_modules", "spec_files_for"]
 
 _SPEC_SUFFIXES = (".yml", ".yaml")
@@ -113,14 +113,17 @@ def _is_commit(root: Path, rev: str) -> bool:
 # --------------------------------------------------------------------------- selection
 
 
-def affected_specs(repo: Repository, changed: Iterable[Path], *, overrides: str = "overrides") -> set[Path]:
+def affected_specs(
+    repo: Repository, changed: Iterable[Path], *, overrides: str = "overrides", index: RepositoryIndex | None = None,
+) -> set[Path]:
     """Spec paths (as in ``repo``) of the detections affected by ``changed`` files.
 
     ``changed`` holds paths (absolute, or relative to ``repo.root``), existing or deleted, e.g.
     from :func:`changed_files`. Files that are neither specs, their ``.py``, nor override files
     (any ``*.yml``/``*.yaml`` under ``root/<overrides>``) are ignored, so the result may be empty.
+    Pass ``index`` (a :class:`RepositoryIndex` of ``repo``) to reuse it.
     """
-    index = RepositoryIndex(repo)
+    index = index if index is not None else RepositoryIndex(repo)
     return _affected(index, index.norm, changed, overrides)
 
 
@@ -135,10 +138,11 @@ def affected_spec_files(
     return _affected(index, index.norm, changed, overrides)
 
 
-def changed_helpers(repo: Repository, changed: Iterable[Path]) -> set[str]:
+def changed_helpers(repo: Repository, changed: Iterable[Path], *, index: RepositoryIndex | None = None) -> set[str]:
     """GlobalIDs of the global helpers ``changed`` touches (their spec or ``.py``; a deleted ``.py``
-    no spec names counts by its stem), plus every helper importing one of them, transitively."""
-    index = RepositoryIndex(repo)
+    no spec names counts by its stem), plus every helper importing one of them, transitively.
+    Pass ``index`` (a :class:`RepositoryIndex` of ``repo``) to reuse it."""
+    index = index if index is not None else RepositoryIndex(repo)
     helpers: set[str] = set()
     for raw in changed:
         path = index.norm.changed(raw)

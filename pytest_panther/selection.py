@@ -56,8 +56,10 @@ def change_of(panther: PantherSession, config: pytest.Config) -> Change | None:
         except select.GitError as exc:
             raise pytest.UsageError(f"--panther-changed-since {since}: {exc}") from None
         files = frozenset(Path(p).resolve() for p in changed)
-        affected = {p.resolve() for p in select.affected_specs(panther.repo, changed)}
-        change = Change(files, frozenset(affected | files), frozenset(select.changed_helpers(panther.repo, changed)))
+        index = select.RepositoryIndex(panther.repo)
+        affected = {p.resolve() for p in select.affected_specs(panther.repo, changed, index=index)}
+        helpers = select.changed_helpers(panther.repo, changed, index=index)
+        change = Change(files, frozenset(affected | files), frozenset(helpers))
     config.stash[_CHANGE] = change
     return change
 
