@@ -26,14 +26,18 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 
 from pytest_panther.spec.repository import PAT_DEFAULT_PATH
 from pytest_panther.spec.suggest import did_you_mean
 
+if TYPE_CHECKING:
+    from pytest_panther.spec.validate import ValidationOptions
+
 __all__ = [
     "IniGetter", "Reader", "RepositorySettings", "SettingsError", "add_minimum_tests", "file_ini", "ini_value",
-    "path_reader", "read_settings", "read_settings_from", "spec_paths_from",
+    "path_reader", "read_settings", "read_settings_from", "spec_paths_from", "validation_options",
 ]
 
 #: A source of raw ini values: the value of a key, or None when it is not set.
@@ -264,3 +268,11 @@ def spec_paths_from(read: Reader) -> tuple[str, ...]:
         return read_settings_from(read).paths
     except SettingsError:
         return RepositorySettings().paths
+
+
+def validation_options(settings: RepositorySettings) -> ValidationOptions:
+    """How strictly specs are validated under ``settings`` (extra keys, declared log types)."""
+    from pytest_panther.spec.validate import ValidationOptions  # jsonschema: only where specs are validated
+
+    return ValidationOptions(allow_extra_keys=settings.allow_extra_keys, extra_keys_allowlist=settings.extra_keys,
+                             log_types=settings.log_types)

@@ -41,6 +41,7 @@ from typing import Any
 from pytest_panther.config import RepositorySettings
 from pytest_panther.config import SettingsError
 from pytest_panther.config import read_settings
+from pytest_panther.config import validation_options
 from pytest_panther.select import GitError
 from pytest_panther.select import SpecIndex
 from pytest_panther.select import affected_spec_files
@@ -120,10 +121,8 @@ def hook_validate(args: argparse.Namespace) -> int:
     repo = index.repository_for(targets)
     override_problems = overrides.apply(repo, targets)
     from pytest_panther.spec.crosscheck import validate_repository
-    from pytest_panther.spec.validate import ValidationOptions
 
-    options = ValidationOptions(allow_extra_keys=settings.allow_extra_keys, extra_keys_allowlist=settings.extra_keys,
-                                log_types=settings.log_types)
+    options = validation_options(settings)
     found = validate_repository(repo, options)
     # A two-file problem goes to the second file (path order); show it when it names a target.
     names = [f"{_relative(path, root)}:" for path in targets]

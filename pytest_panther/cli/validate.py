@@ -24,17 +24,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from pytest_panther.config import SettingsError
 from pytest_panther.config import read_settings
+from pytest_panther.config import validation_options
 from pytest_panther.spec.crosscheck import validate_repository
 from pytest_panther.spec.findings import STRICT_NOTE
 from pytest_panther.spec.findings import split
 from pytest_panther.spec.repository import Repository
 from pytest_panther.spec.repository import load_repository
-from pytest_panther.spec.validate import ValidationOptions
 from pytest_panther.spec.yaml import YamlError
 from pytest_panther.upstream.config import ConfigError
 from pytest_panther.upstream.config import read_config
@@ -84,11 +85,11 @@ def run_validate(args: argparse.Namespace) -> int:
         return 2
     repo = load_repository(root, tuple(args.folder) if args.folder else settings.paths)
     override_errors = _apply_overrides(repo.root, repo)
-    options = ValidationOptions(
+    options = validation_options(replace(
+        settings,
         allow_extra_keys=args.allow_extra_keys or settings.allow_extra_keys,
-        extra_keys_allowlist=settings.extra_keys | frozenset(args.extra_key),
-        log_types=settings.log_types,
-    )
+        extra_keys=settings.extra_keys | frozenset(args.extra_key),
+    ))
     strict = args.strict or settings.strict
     problems = validate_repository(repo, options)
     for error in override_errors:

@@ -26,11 +26,11 @@ from pytest_panther.config import RepositorySettings
 from pytest_panther.config import SettingsError
 from pytest_panther.config import read_settings_from
 from pytest_panther.config import spec_paths_from
+from pytest_panther.config import validation_options
 from pytest_panther.spec.findings import split
 from pytest_panther.spec.model import Spec
 from pytest_panther.spec.repository import in_committed_spec_paths
 from pytest_panther.spec.repository import load_repository_from_texts
-from pytest_panther.spec.validate import ValidationOptions
 from pytest_panther.spec.validate import validate_spec
 from pytest_panther.spec.yaml import dump
 from pytest_panther.sync.convert import DETECTION_RESOURCES
@@ -237,8 +237,7 @@ def desired_state(snap: Snapshot, only: Iterable[str] | None = None, overrides: 
     except SettingsError as exc:  # validated strictly; the error keeps the ref where it is
         state.errors.append(str(exc))
         settings = RepositorySettings()
-    options = ValidationOptions(allow_extra_keys=settings.allow_extra_keys, extra_keys_allowlist=settings.extra_keys,
-                                log_types=settings.log_types)
+    options = validation_options(settings)
     for spec in specs:
         rel = spec.path.as_posix()
         status = skipped_status(spec)
